@@ -1,0 +1,158 @@
+"""The sandbox's public interface: what to run, under which limits, and what came out.
+
+Every mode (solve, fix, hint, judge) talks to the sandbox through these types only. A backend
+(Docker or local) turns a `Job` into an `ExecutionReport`; `sandbox.judge` decides verdicts.
+"""
+
+from __future__ import annotations
+
+import statistics
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Verdict(str, Enum):
+    AC = "AC"  # accepted
+    WA = "WA"  # wrong answer / failed assertion
+    TLE = "TLE"  # time limit exceeded (CPU or wall)
+    MLE = "MLE"  # memory limit exceeded
+    RE = "RE"  # runtime error
+    OLE = "OLE"  # output limit exceeded
+    CE = "CE"  # does not compile (syntax error)
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+class Limits(BaseModel):
+    """Per-test limits, enforced by the sandbox (rlimits, wall-clock timer, cgroup backstops)."""
+
+    cpu_s: float = Field(2.0, gt=0, description="CPU time per test (user+system), seconds")
+    wall_s: float | None = Field(None, gt=0, description="wall time per test; default 2*cpu+1")
+    memory_mb: int = Field(256, gt=0, description="memory the program may allocate, MiB")
+    output_bytes: int = Field(16 << 20, gt=0, description="cap on stdout, stderr and any file written")
+
+    @property
+    def wall(self) -> float:
+        return self.wall_s if self.wall_s is not None else 2 * self.cpu_s + 1
+
+    def for_runner(self) -> dict:
+        return {"cpu_s": self.cpu_s, "wall_s": self.wall, "memory_mb": self.memory_mb,
+                "output_bytes": self.output_bytes}
+
+
+class JudgeSpec(BaseModel):
+    """How stdout is compared with the expected output (stdin/stdout problems)."""
+
+    type: Literal["tokens", "exact", "lines"] = "tokens"
+    float_tolerance: float | None = None
+    case_sensitive: bool = True
+    checker: str | None = Field(None, description="source of a Python checker: argv = input, output, answer")
+
+
+class TestCase(BaseModel):
+    """One test: an assert snippet (function problems) or an input/output pair (stdin/stdout)."""
+
+    name: str = ""
+    code: str | None = None
+    input: str | None = None
+    output: str | None = None
+
+
+class Job(BaseModel):
+    """A program and the tests to run it on."""
+
+    kind: Literal["function", "stdio"]
+    source: str
+    tests: list[TestCase]
+    limits: Limits = Field(default_factory=Limits)
+    setup: str | None = Field(None, description="function problems: code run before each test")
+    module_name: str | None = Field(None, description="save the solution as MODULE.py; tests import it")
+    files: dict[str, str] = Field(default_factory=dict, description="extra files in the work dir")
+    judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    repeat: int = Field(1, ge=1, le=50, description="runs per passing test; CPU time is the median")
+    stop_on_failure: bool = False
+
+    @property
+    def filename(self) -> str:
+        return f"{self.module_name}.py" if self.module_name else "solution.py"
+
+
+class TestResult(BaseModel):
+    index: int
+    name: str = ""
+    verdict: Verdict
+    detail: str = ""
+    wall_ms: float | None = None
+    cpu_ms: float | None = None
+    cpu_ms_runs: list[float] = Field(default_factory=list)
+    peak_rss_kb: int | None = None
+    instructions: int | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    error_type: str | None = None
+    message: str | None = None
+    traceback: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    leftover_processes: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.AC
+
+
+class ExecutionReport(BaseModel):
+    """What one job produced: a result per test (in order), or a compile error."""
+
+    kind: Literal["function", "stdio"]
+    results: list[TestResult] = Field(default_factory=list)
+    compile_error: str | None = None
+    backend: str = ""
+    image: str | None = None
+    runner_python: str | None = None
+    instructions_unavailable: str | None = None
+    sandbox_error: str | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def passed(self) -> int:
+        return sum(r.passed for r in self.results)
+
+    @property
+    def total(self) -> int:
+        return len(self.results)
+
+    @property
+    def all_passed(self) -> bool:
+        return self.compile_error is None and self.sandbox_error is None and self.total > 0 \
+            and self.passed == self.total
+
+    @property
+    def pass_ratio(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+    def verdict_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.results:
+            counts[r.verdict.value] = counts.get(r.verdict.value, 0) + 1
+        return counts
+
+    def cpu_ms_total(self) -> float | None:
+        """Sum over tests of the median CPU time (all tests must have been measured)."""
+        values = [statistics.median(r.cpu_ms_runs) if r.cpu_ms_runs else r.cpu_ms for r in self.results]
+        if not values or any(v is None for v in values):
+            return None
+        return float(sum(values))
+
+    def peak_rss_kb(self) -> int | None:
+        values = [r.peak_rss_kb for r in self.results if r.peak_rss_kb is not None]
+        return max(values) if values else None
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (engine down, image missing, runner lost); not the candidate's fault."""

@@ -1,0 +1,224 @@
+"""The sandbox facade: pick a backend, run jobs on the warm pool, judge the results."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from .api import ExecutionReport, Job, JudgeSpec, Limits, SandboxError, TestCase, TestResult, Verdict
+from .config import SandboxSettings
+from .judge import classify, compile_error_results
+from .worker import RunnerFailure, WorkerLost, WorkerLostDuring
+
+log = logging.getLogger(__name__)
+
+LOCAL_WARNING = ("no Docker engine: running candidates with the LOCAL sandbox (weaker isolation: {isolation}). "
+                 "Start Docker and build the image (`orps sandbox build`) for full isolation.")
+
+# a runner gets this long beyond the tests' own wall limits before it is declared lost
+_SLACK_S = 10.0
+
+
+class Sandbox:
+    """Runs `Job`s on a pool of warm runners. Thread-safe; `arun` for asyncio callers."""
+
+    def __init__(self, backend, warning: str | None = None):
+        self.backend = backend
+        self.warning = warning
+        self.jobs_run = 0
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def image_id(self) -> str | None:
+        image = getattr(self.backend, "image", None)
+        return image.get("id") if image else None
+
+    def start(self) -> None:
+        """Start the warm pool now (otherwise it starts with the first job)."""
+        self.backend.pool.start()
+
+    def run(self, job: Job, on_result: Callable[[TestResult], None] | None = None) -> ExecutionReport:
+        started = time.monotonic()
+        report = ExecutionReport(kind=job.kind, backend=self.name, image=self.image_id)
+        per_test_timeout = job.repeat * (job.limits.wall + 3) + _SLACK_S
+        payload = self._payload(job)
+
+        def on_test(msg: dict) -> None:
+            if on_result is not None and job.judge.checker is None:
+                i = msg["index"]
+                on_result(classify(job.kind, msg, job.tests[i], job.limits, job.judge))
+
+        pool = self.backend.pool
+        worker = pool.acquire()
+        lost: str | None = None
+        try:
+            report.runner_python = worker.info.get("python")
+            if not worker.info.get("perf"):
+                report.instructions_unavailable = worker.info.get("perf_reason") or "not supported"
+            messages = worker.execute(payload, per_test_timeout, on_test)
+        except WorkerLostDuring as exc:
+            messages, lost = exc.messages, _why_lost(worker)
+        except RunnerFailure as exc:
+            messages, report.sandbox_error = [], str(exc)
+        except WorkerLost as exc:
+            messages, lost = [], str(exc)
+        finally:
+            pool.release(worker)
+        self.jobs_run += 1
+
+        tests_by_index: dict[int, dict] = {}
+        for msg in messages:
+            kind = msg.get("type")
+            if kind == "compile_error":
+                err = msg["error"]
+                where = f"line {err['line']}" if err.get("line") else "?"
+                report.compile_error = f"{err['type']} at {where}: {err['message']}"
+                if err.get("text"):
+                    report.compile_error += f"\n    {err['text']}"
+                report.results = compile_error_results(job.tests, report.compile_error)
+            elif kind == "setup_error":
+                report.sandbox_error = msg["error"]["message"]
+            elif kind == "test":
+                tests_by_index[msg["index"]] = msg
+
+        if report.compile_error is None:
+            checker = self._run_checker(job, tests_by_index) if job.judge.checker else {}
+            for i, test in enumerate(job.tests):
+                msg = tests_by_index.get(i)
+                if msg is not None:
+                    report.results.append(classify(job.kind, msg, test, job.limits, job.judge, checker.get(i)))
+                elif lost is not None:
+                    first_missing = all(j in tests_by_index for j in range(i))
+                    detail = (f"the sandbox runner was lost during this test ({lost}); "
+                              "the program may have killed or stopped it") if first_missing else \
+                        "not run: the sandbox runner was lost during an earlier test"
+                    report.results.append(TestResult(index=i, name=test.name, verdict=Verdict.RE, detail=detail))
+                elif report.sandbox_error:
+                    report.results.append(TestResult(index=i, name=test.name, verdict=Verdict.RE,
+                                                     detail=report.sandbox_error))
+                elif job.stop_on_failure:
+                    break
+            if lost is not None and not tests_by_index and not job.tests:
+                report.sandbox_error = lost
+        report.elapsed_ms = (time.monotonic() - started) * 1000
+        return report
+
+    async def arun(self, job: Job, on_result: Callable[[TestResult], None] | None = None) -> ExecutionReport:
+        return await asyncio.to_thread(self.run, job, on_result)
+
+    def _payload(self, job: Job) -> dict:
+        tests = []
+        for t in job.tests:
+            if job.kind == "function":
+                tests.append({"code": t.code or ""})
+            else:
+                tests.append({"input": t.input or ""})
+        return {
+            "op": "run",
+            "mode": job.kind,
+            "source": job.source,
+            "filename": job.filename,
+            "module_name": job.module_name,
+            "setup": job.setup,
+            "files": job.files,
+            "tests": tests,
+            "limits": job.limits.for_runner(),
+            "repeat": job.repeat,
+            "stop_on_failure": job.stop_on_failure,
+            # a function test only needs the start of what the program printed
+            "stdout_return_bytes": job.limits.output_bytes if job.kind == "stdio" else 4096,
+        }
+
+    def _run_checker(self, job: Job, tests_by_index: dict[int, dict]) -> dict[int, tuple[bool, str]]:
+        """Run the problem's checker (itself sandboxed) on each test whose program exited cleanly."""
+        todo = []
+        for i, msg in tests_by_index.items():
+            runs = msg.get("runs") or []
+            if runs and not runs[0].get("exit_code") and not runs[0].get("signal") and not runs[0].get("timed_out"):
+                todo.append(i)
+        if not todo:
+            return {}
+        checker_src = job.judge.checker or ""
+        verdicts: dict[int, tuple[bool, str]] = {}
+        for i in todo:
+            output = tests_by_index[i]["runs"][0].get("stdout") or ""
+            check = Job(kind="stdio", source=_checker_wrapper(checker_src),
+                        tests=[TestCase(input="")],
+                        files={"input.txt": job.tests[i].input or "", "output.txt": output,
+                               "answer.txt": job.tests[i].output or ""},
+                        limits=Limits(cpu_s=10, memory_mb=512))
+            rep = Sandbox.run(self, check)
+            r = rep.results[0] if rep.results else None
+            if rep.compile_error:
+                raise SandboxError(f"the checker does not compile: {rep.compile_error}")
+            if r is None or r.exit_code not in (0, 1):
+                why = r.detail if r is not None else rep.sandbox_error
+                raise SandboxError(f"the checker failed on test {i + 1}: {why}; stderr: {r.stderr[-300:] if r else ''}")
+            msg = (r.stdout.strip() or r.stderr.strip())[:300]
+            verdicts[i] = (r.exit_code == 0, msg or ("checker: wrong answer" if r.exit_code else ""))
+        return verdicts
+
+    def status(self) -> dict:
+        pool = self.backend.pool
+        data = {"backend": self.name, "pool_size": pool.size, "live": pool.live, "idle": pool.idle,
+                "replaced": pool.replaced, "jobs_run": self.jobs_run}
+        if self.name == "docker":
+            data["image"] = self.backend.image
+            data["containers"] = [c.name for c in self.backend.containers()]
+            data["reaped_stale"] = self.backend.reaped
+        else:
+            data["isolation"] = self.backend.isolation
+        return data
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _why_lost(worker) -> str:
+    why = worker.transport.describe_exit()
+    return why or "connection lost"
+
+
+def _checker_wrapper(checker_src: str) -> str:
+    # the checker sees argv = [checker, input, output, answer], as testlib-style checkers expect
+    return ("import sys\nsys.argv = ['checker.py', 'input.txt', 'output.txt', 'answer.txt']\n" + checker_src)
+
+
+def open_sandbox(settings: SandboxSettings | None = None, backend: str | None = None,
+                 warn: Callable[[str], None] | None = None) -> Sandbox:
+    """The sandbox the settings ask for; `auto` falls back to local with a loud warning."""
+    settings = settings or SandboxSettings()
+    choice = backend or settings.backend
+    if choice not in ("auto", "docker", "local"):
+        raise SandboxError(f"unknown sandbox backend {choice!r}: use docker, local or auto")
+    if choice in ("auto", "docker"):
+        from .docker_backend import DockerBackend
+        try:
+            return Sandbox(DockerBackend(settings))
+        except SandboxError as exc:
+            if choice == "docker":
+                raise
+            reason = str(exc)
+    from .local_backend import LocalBackend
+    local = LocalBackend(settings)
+    warning = None
+    if choice == "auto":
+        warning = LOCAL_WARNING.format(isolation=local.isolation)
+        warning = f"{reason.split(':')[0]}. " + warning
+        if warn is not None:
+            warn(warning)
+    return Sandbox(local, warning)
+
+
+__all__ = ["Sandbox", "open_sandbox", "JudgeSpec"]
