@@ -1,0 +1,60 @@
+"""The `orps` command line. Each command group lives in its own module and registers here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from rich.console import Console
+
+from .. import __version__
+from ..errors import UserError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one clear line and exit: the shape of every user-facing error."""
+    err_console.print(f"[bold red]orps: error:[/] {message}", soft_wrap=True)
+    sys.exit(code)
+
+
+class OrpsGroup(click.Group):
+    """Turns user errors (bad files, Docker down, missing image) into one line and exit 2."""
+
+    def invoke(self, ctx: click.Context):
+        from sandbox.api import SandboxError
+        try:
+            return super().invoke(ctx)
+        except (UserError, SandboxError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            err_console.print("orps: interrupted")
+            sys.exit(130)
+
+
+@click.group(cls=OrpsGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="orps")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """orps: solve, fix and tutor code with a local model, every candidate run in a sandbox.
+
+    Candidates are written by a local model (Ollama, an OpenAI-compatible server, or the
+    built-in llama.cpp model), executed against tests in an isolated Docker sandbox, critiqued
+    from their real execution reports, and refined in a budgeted tree search.
+    """
+    logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
+                        format="%(levelname)s %(name)s: %(message)s")
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def _register() -> None:
+    from . import judge_cmd, sandbox_cmd  # noqa: F401  (commands attach themselves to `main`)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""`orps judge` (placeholder module: the command lands with the problem loaders)."""

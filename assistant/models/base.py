@@ -1,0 +1,78 @@
+"""One narrow async interface for every model backend.
+
+A backend answers `chat` (a list of messages; instruct models) and/or `complete` (a raw prompt;
+base models). It declares which it can do: on completion-only models the engine falls back to
+sampling with execution-based selection and no critic. Every answer carries token counts and
+timing so budgets and tokens/s are real numbers, never estimates made up by the engine.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class GenerationOptions(BaseModel):
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 1024
+    seed: int | None = None
+    stop: list[str] = Field(default_factory=list)
+    json_schema: dict[str, Any] | None = Field(
+        None, description="ask for structured output matching this schema; callers still validate")
+
+
+class Completion(BaseModel):
+    text: str
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    elapsed_s: float = 0.0
+    tokens_per_s: float | None = None
+    finish_reason: str | None = Field(None, description="stop | length | error")
+    backend: str = ""
+
+
+class ModelError(RuntimeError):
+    """The model could not answer (server down, model missing, bad reply). One clear line."""
+
+
+TextCallback = Callable[[str], None]
+
+
+class ModelBackend(ABC):
+    """Base class: subclasses implement `chat` and/or `complete` and set the capability flags."""
+
+    name: str = "model"
+    can_chat: bool = True
+    can_complete: bool = False
+    supports_json_schema: bool = False
+    context_tokens: int = 8192
+
+    @property
+    def spec(self) -> str:
+        """The model spec that recreates this backend (recorded in traces)."""
+        return self.name
+
+    async def chat(self, messages: list[Message], options: GenerationOptions,
+                   on_text: TextCallback | None = None) -> Completion:
+        raise NotImplementedError(f"{self.spec} cannot chat")
+
+    async def complete(self, prompt: str, options: GenerationOptions,
+                       on_text: TextCallback | None = None) -> Completion:
+        raise NotImplementedError(f"{self.spec} cannot complete raw prompts")
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or model memory."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """What this backend is (for traces and `orps` status output)."""
