@@ -1,13 +1,18 @@
 """Local backend: the same runner as a host subprocess, for machines without a Docker engine.
 
-Isolation is weaker and the user is told so. What it still enforces: rlimits on CPU, memory,
-output and files per test, a wall-clock timer, a fresh session per test, and, where the kernel
-permits unprivileged namespaces (`unshare`), no network and a private PID namespace so every
-leftover process is killed after each test. Run as root, children drop to `nobody`.
+Isolation is weaker than Docker's and the user is told so. Always: rlimits on CPU, memory, output,
+files and processes per test, a wall-clock timer and a fresh session per test. Then the strongest
+confinement this machine permits, probed once:
+- `bwrap` (bubblewrap): read-only root, private /tmp and home directories, no network, PID
+  namespace (every leftover process is killed after each test);
+- `unshare`: no network and a PID namespace, but the host filesystem stays visible;
+- nothing more.
+Run as root, the runner first drops to `nobody` (setpriv), so candidates never run as root.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import select
@@ -26,6 +31,13 @@ NOBODY = 65534
 
 UNSHARE_ARGS = ["--user", "--map-current-user", "--net", "--pid", "--fork", "--mount", "--mount-proc",
                 "--kill-child"]
+HIDDEN_DIRS = ["/tmp", "/var/tmp", "/run", "/home", "/root"]
+
+DESCRIPTIONS = {
+    "bwrap": "bubblewrap: read-only filesystem, private /tmp and home, no network, PID namespace",
+    "unshare": "namespaces: no network, PID namespace; the host filesystem is VISIBLE to candidates",
+    "plain": "rlimits only: candidates can reach the network and the host filesystem",
+}
 
 
 def _privilege_prefix() -> list[str]:
@@ -44,32 +56,77 @@ def _probe(argv: list[str], expect: str) -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == expect
 
 
-@functools.cache
-def local_plan() -> tuple[tuple[str, ...], bool, bool]:
-    """(command prefix, namespaces?, drop-in-runner?) for the local runner on this machine."""
-    priv = _privilege_prefix()
+def _under(path: str, dirs: list[str]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    kind: str  # bwrap | unshare | plain
+    priv: tuple[str, ...]
+    python: str
+    drop_in_runner: bool = False
+
+    @property
+    def kill_all(self) -> bool:
+        return self.kind in ("bwrap", "unshare")
+
+    def command(self, work: str) -> list[str]:
+        if self.kind == "bwrap":
+            hidden = HIDDEN_DIRS + [d for d in (os.path.expanduser("~"),) if d not in HIDDEN_DIRS and d != "/"]
+            # no --die-with-parent: its PDEATHSIG fires when the *thread* that started us ends;
+            # the runner exits on stdin EOF instead, which covers a crashed host process
+            args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--new-session",
+                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+            for d in hidden:
+                if os.path.isdir(d):
+                    args += ["--tmpfs", d]
+            # the interpreter (a venv or pyenv under a hidden directory) stays reachable, read-only
+            real = os.path.realpath(self.python)
+            keep = {os.path.dirname(os.path.dirname(real)), os.path.dirname(os.path.dirname(os.path.abspath(self.python)))}
+            if self.python == sys.executable:
+                keep |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
+            for path in sorted(keep):
+                if path and os.path.isdir(path) and _under(path, hidden):
+                    args += ["--ro-bind", path, path]
+            args += ["--bind", work, work, "--chdir", work]
+            return [*self.priv, *args, self.python]
+        if self.kind == "unshare":
+            return [*self.priv, shutil.which("unshare") or "unshare", *UNSHARE_ARGS, self.python]
+        return [*self.priv, self.python]
+
+
+def _pythons(priv: list[str]) -> list[str]:
     pythons = [sys.executable]
     if priv:  # the venv may not be reachable once we are `nobody`: try system interpreters too
         for cand in (shutil.which("python3"), "/usr/bin/python3", "/usr/local/bin/python3"):
             if cand and os.path.exists(cand) and all(os.path.realpath(cand) != os.path.realpath(p)
                                                      for p in pythons):
                 pythons.append(cand)
-    unshare = shutil.which("unshare")
-    if unshare:
-        for python in pythons:
-            cmd = (*priv, unshare, *UNSHARE_ARGS, python)
-            if _probe([*cmd, "-c", "import os; print(os.getpid())"], "1"):
-                return cmd, True, False
-    if os.geteuid() == 0 and not priv:
-        return (sys.executable,), False, True
-    for python in pythons:
-        if _probe([*priv, python, "-c", "print(1)"], "1"):
-            return (*priv, python), False, False
-    return (*priv, sys.executable), False, False
+    return pythons
 
 
-def namespaces_available() -> bool:
-    return local_plan()[1]
+@functools.cache
+def local_plan(allowed: tuple[str, ...] = ("bwrap", "unshare", "plain")) -> Plan:
+    """The strongest confinement that works on this machine, found by running a probe in it."""
+    priv = tuple(_privilege_prefix())
+    probe_dir = tempfile.mkdtemp(prefix="orps-probe-")
+    os.chmod(probe_dir, 0o777)
+    try:
+        for kind in allowed:
+            if kind != "plain" and not shutil.which(kind):
+                continue
+            for python in _pythons(list(priv)):
+                plan = Plan(kind, priv, python)
+                expect = "1" if kind == "unshare" else "ok"
+                code = "import os; print(os.getpid())" if kind == "unshare" else "print('ok')"
+                if _probe([*plan.command(probe_dir), "-c", code], expect):
+                    return plan
+        if os.geteuid() == 0 and not priv:  # root without setpriv: the runner drops privileges
+            return Plan("plain", (), sys.executable, drop_in_runner=True)
+        return Plan("plain", priv, sys.executable)
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
 
 
 class SubprocessTransport(Transport):
@@ -123,13 +180,9 @@ class SubprocessTransport(Transport):
 class LocalBackend:
     name = "local"
 
-    def __init__(self, settings: SandboxSettings, use_namespaces: bool | None = None):
+    def __init__(self, settings: SandboxSettings, confinement: tuple[str, ...] = ("bwrap", "unshare", "plain")):
         self.settings = settings
-        prefix, namespaces, drop = local_plan()
-        if use_namespaces is False and namespaces:
-            prefix = tuple(p for p in prefix if p != shutil.which("unshare") and p not in UNSHARE_ARGS)
-            namespaces = False
-        self.prefix, self.namespaces, self.drop_in_runner = list(prefix), namespaces, drop
+        self.plan = local_plan(confinement)
         self.root = os.geteuid() == 0
         self.work_root = tempfile.mkdtemp(prefix="orps-local-")
         if self.root:
@@ -141,14 +194,10 @@ class LocalBackend:
 
     @property
     def isolation(self) -> str:
-        parts = ["rlimits", "wall timer", "own session"]
-        if self.namespaces:
-            parts.append("user/net/pid namespaces (no network, leftovers killed)")
-        else:
-            parts.append("NO network isolation, leftover processes may survive")
+        text = DESCRIPTIONS[self.plan.kind]
         if self.root:
-            parts.append(f"candidates run as uid {NOBODY}")
-        return ", ".join(parts)
+            text += f"; candidates run as uid {NOBODY}"
+        return text
 
     def _new_worker(self) -> Worker:
         with self._lock:
@@ -156,12 +205,12 @@ class LocalBackend:
             seq = self._seq
         work = os.path.join(self.work_root, f"w{seq}")
         os.makedirs(work)
-        args = [*self.prefix, "-I", "-c", BOOTSTRAP, "--work", work, "--nproc", "64"]
-        if self.namespaces:
-            args.append("--kill-all")
         if self.root:
             os.chmod(work, 0o777)
-        if self.drop_in_runner:
+        args = [*self.plan.command(work), "-I", "-c", BOOTSTRAP, "--work", work, "--nproc", "64"]
+        if self.plan.kill_all:
+            args.append("--kill-all")
+        if self.plan.drop_in_runner:
             args += ["--drop-to", str(NOBODY)]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": work,
                "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
