@@ -55,6 +55,8 @@ class JudgeSpec(BaseModel):
 class TestCase(BaseModel):
     """One test: an assert snippet (function problems) or an input/output pair (stdin/stdout)."""
 
+    __test__ = False  # not a pytest class
+
     name: str = ""
     code: str | None = None
     input: str | None = None
@@ -81,6 +83,8 @@ class Job(BaseModel):
 
 
 class TestResult(BaseModel):
+    __test__ = False
+
     index: int
     name: str = ""
     verdict: Verdict

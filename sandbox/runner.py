@@ -326,7 +326,7 @@ def _describe(exc) -> dict:
         swap = right_calls and not left_calls
         actual, expected = (exc.right, exc.left) if swap else (exc.left, exc.right)
         info.update(type="AssertionError",
-                    message=_safe_repr(exc.msg, 1000) if exc.msg is not None else f"{exc.left_src} {exc.op} {exc.right_src}",
+                    message=str(exc.msg)[:1000] if exc.msg is not None else f"{exc.left_src} {exc.op} {exc.right_src}",
                     actual=_safe_repr(actual), expected=_safe_repr(expected), op=exc.op,
                     actual_source=exc.right_src if swap else exc.left_src,
                     expected_source=exc.left_src if swap else exc.right_src)
@@ -371,6 +371,8 @@ def _run_function_child(job, test_code, setup_code, solution_code, nonce):
     # Everything used after candidate code has run is bound here first: the candidate may
     # rebind builtins, sys.audit or os attributes, and none of that may turn a failure into a pass.
     audit, run, base_exc, describe, flush = sys.audit, exec, BaseException, _describe, sys.stdout.flush
+    for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
+        del sys.modules[name]  # the runner used ctypes; a candidate must import it (and be refused)
     _install_guard(3, nonce)
     audit("orps.arm")
     outcome = None
