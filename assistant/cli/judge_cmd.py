@@ -1,1 +1,225 @@
-"""`orps judge` (placeholder module: the command lands with the problem loaders)."""
+"""`orps judge SOLUTION --problem PROBLEM`: run a solution on a problem's tests, like `oj test`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from sandbox.api import ExecutionReport, TestCase, TestResult, Verdict
+
+from ..errors import UserError
+from ..problems import Problem, load_problem
+from ..problems.loaders import read_text
+from . import console, err_console, main
+from .sandbox_cmd import cli_sandbox, sandbox_option
+
+VERDICT_STYLE = {
+    Verdict.AC: "bold green",
+    Verdict.WA: "bold red",
+    Verdict.TLE: "bold yellow",
+    Verdict.MLE: "bold magenta",
+    Verdict.RE: "bold red",
+    Verdict.OLE: "bold yellow",
+    Verdict.CE: "bold blue",
+}
+
+# solutions run as Python; these are other languages a user may point us at by mistake
+_OTHER_LANGUAGES = {".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".java", ".kt", ".rs", ".go", ".js", ".ts",
+                    ".cs", ".rb", ".hs", ".ml", ".pas", ".scala", ".swift", ".php"}
+
+
+def read_solution(spec: str) -> str:
+    """The solution's source; a missing, unreadable or non-Python file is a one-line UserError."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        raise UserError(f"{spec}: is a directory, not a solution file")
+    if not path.exists():
+        raise UserError(f"{spec}: no such solution file")
+    if path.suffix.lower() in _OTHER_LANGUAGES:
+        raise UserError(f"{spec}: only Python solutions can be judged (this is a {path.suffix} file)")
+    return read_text(path, spec)
+
+
+def _tests_for(problem: Problem, problem_spec: str, hidden: bool) -> list[TestCase]:
+    tests = problem.tests(hidden=hidden)
+    if tests:
+        return tests
+    if problem.hidden_tests and not hidden:
+        raise UserError(f"{problem_spec}: problem {problem.id} has no visible tests; pass --hidden to run its "
+                        f"{len(problem.hidden_tests)} hidden tests")
+    raise UserError(f"{problem_spec}: problem {problem.id} has no tests to judge against (add sample "
+                    "Input/Output blocks to the statement, or test/NAME.in + NAME.out files)")
+
+
+def _lines_excerpt(text: str | None, max_lines: int = 3, width: int = 60) -> str:
+    if text is None:
+        return "(none)"
+    lines = text.rstrip("\n").split("\n")
+    shown = [ln if len(ln) <= width else ln[: width - 3] + "..." for ln in lines[:max_lines]]
+    if len(lines) > max_lines:
+        shown.append(f"... ({len(lines) - max_lines} more lines)")
+    return "\n".join(shown) if shown != [""] else "(empty)"
+
+
+def _error_line(traceback: str | None, filename: str) -> int | None:
+    """The last line of the solution file that a traceback passes through."""
+    if not traceback:
+        return None
+    hits = re.findall(rf'File "(?:[^"]*/)?{re.escape(filename)}", line (\d+)', traceback)
+    return int(hits[-1]) if hits else None
+
+
+def _test_line(code: str, traceback: str | None) -> str:
+    """The line of a test snippet that failed (from the traceback), else its last assert."""
+    lines = [ln.strip() for ln in code.strip().split("\n")]
+    hits = re.findall(r'File "<test>", line (\d+)', traceback or "")
+    if not hits and '"<test setup>"' in (traceback or ""):
+        return "(while running the test setup)"
+    if hits and 1 <= int(hits[-1]) <= len(code.split("\n")):
+        line = code.split("\n")[int(hits[-1]) - 1].strip()
+    else:
+        line = next((ln for ln in reversed(lines) if ln.startswith("assert")), lines[0])
+    return line if len(line) <= 80 else line[:77] + "..."
+
+
+def describe(result: TestResult, test: TestCase, kind: str, filename: str) -> str:
+    """The detail column: what the test checked and why it failed."""
+    if result.verdict is Verdict.AC:
+        return result.detail
+    lines: list[str] = []
+    if kind == "function" and test.code and result.verdict is not Verdict.CE:
+        lines.append(_test_line(test.code, result.traceback))
+    detail = result.detail
+    if result.verdict in (Verdict.RE, Verdict.MLE):
+        line = _error_line(result.traceback, filename)
+        if line is not None:
+            detail += f" (solution line {line})"
+    lines.append(detail)
+    if kind == "stdio" and result.verdict is Verdict.WA:
+        lines.append("expected: " + _lines_excerpt(result.expected).replace("\n", "\n          "))
+        lines.append("got:      " + _lines_excerpt(result.actual).replace("\n", "\n          "))
+    return "\n".join(ln for ln in lines if ln)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def json_document(problem: Problem, solution: str, report: ExecutionReport, tests: list[TestCase],
+                  filename: str, repeat: int = 1) -> dict:
+    return {
+        "problem": problem.id,
+        "solution": solution,
+        "backend": report.backend,
+        "passed": report.passed,
+        "total": report.total,
+        "all_passed": report.all_passed,
+        "compile_error": report.compile_error,
+        "sandbox_error": report.sandbox_error,
+        "repeat": repeat,
+        "results": [{
+            "name": r.name,
+            "verdict": r.verdict.value,
+            "cpu_ms": _round(r.cpu_ms),
+            "wall_ms": _round(r.wall_ms),
+            "peak_rss_kb": r.peak_rss_kb,
+            "detail": describe(r, tests[r.index], report.kind, filename) if r.index < len(tests) else r.detail,
+            "expected": r.expected,
+            "actual": r.actual,
+            "error_type": r.error_type,
+        } for r in report.results],
+    }
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _mb(kb: int | None) -> str:
+    return "-" if kb is None else f"{kb / 1024:.1f}"
+
+
+def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase], filename: str,
+                 repeat: int) -> None:
+    if report.compile_error is None:
+        table = Table(show_edge=False, pad_edge=False, header_style="bold")
+        table.add_column("test", overflow="fold")
+        table.add_column("verdict")
+        table.add_column("CPU ms" if repeat == 1 else f"CPU ms (median of {repeat})", justify="right")
+        table.add_column("wall ms", justify="right")
+        table.add_column("mem MB", justify="right")
+        table.add_column("detail", overflow="fold", ratio=1)
+        for r in report.results:
+            test = tests[r.index] if r.index < len(tests) else TestCase(name=r.name)
+            table.add_row(Text(r.name or f"#{r.index + 1}"), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict]),
+                          _ms(r.cpu_ms), _ms(r.wall_ms), _mb(r.peak_rss_kb),
+                          Text(describe(r, test, report.kind, filename)))
+        console.print(table)
+    else:
+        console.print(Text.assemble(("compile error: ", "bold blue"), report.compile_error))
+    if report.sandbox_error:
+        console.print(Text.assemble(("sandbox error: ", "bold red"), report.sandbox_error))
+
+    cpu = [r.cpu_ms for r in report.results if r.cpu_ms is not None]
+    mem = report.peak_rss_kb()
+    counts = report.verdict_counts()
+    summary = Text()
+    summary.append(f"passed {report.passed}/{report.total}", style="bold green" if report.all_passed else "bold red")
+    if counts and set(counts) != {"AC"}:
+        summary.append(" (" + ", ".join(f"{v} {n}" for v, n in counts.items()) + ")")
+    if cpu:
+        summary.append(f" · max CPU {_ms(max(cpu))} ms")
+    if mem is not None:
+        summary.append(f" · max memory {_mb(mem)} MB")
+    summary.append(f" · {report.backend} sandbox")
+    if report.compile_error:
+        summary.append(" · compile error", style="bold blue")
+    console.print(summary)
+
+
+@main.command("judge")
+@click.argument("solution")
+@click.option("-p", "--problem", "problem_spec", required=True, metavar="PROBLEM",
+              help="An oj-tools directory, a Competitive Companion .json, a dataset FILE.jsonl#ID, "
+                   "or a statement (.md/.txt) with sample Input/Output blocks.")
+@click.option("--hidden", is_flag=True, help="Also run the hidden tests (dataset records).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the table.")
+@click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
+              help="Runs per passing test; CPU time is the median.")
+@sandbox_option
+def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat: int,
+          sandbox_choice: str | None) -> None:
+    """Run the Python SOLUTION on PROBLEM's tests in the sandbox and show a verdict per test.
+
+    Exit status: 0 when every test passes, 1 when any fails, 2 for bad input (missing files, a
+    problem without tests, Docker not running with --sandbox docker).
+    """
+    source = read_solution(solution)
+    problem = load_problem(problem_spec)
+    tests = _tests_for(problem, problem_spec, hidden)
+    job = problem.job(source, tests=tests, repeat=repeat)
+    if problem.requires and not as_json:
+        err_console.print(f"note: the tests import {', '.join(problem.requires)}; if the sandbox lacks them "
+                          "they fail with ImportError", soft_wrap=True, markup=False)
+    with cli_sandbox(sandbox_choice) as sb:
+        if not as_json:
+            limits = job.limits
+            where = "visible + hidden" if hidden else "visible"
+            console.print(Text(f"{problem.id}: {len(tests)} {where} tests ({problem.kind}), limits "
+                               f"{limits.cpu_s:g}s CPU, {limits.memory_mb} MB; {sb.name} sandbox", style="dim"))
+        if not as_json and err_console.is_terminal:
+            with err_console.status(f"running {len(tests)} tests..."):
+                report = sb.run(job)
+        else:
+            report = sb.run(job)
+    if as_json:
+        click.echo(json.dumps(json_document(problem, solution, report, tests, job.filename, repeat), indent=2))
+    else:
+        print_report(problem, report, tests, job.filename, repeat)
+    sys.exit(0 if report.all_passed else 1)

@@ -1,0 +1,310 @@
+"""`orps judge`: verdict table, JSON document and exit codes (local sandbox; one Docker test)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+EXAMPLES = REPO / "examples"
+DATASETS = REPO.parent / "shared" / "datasets"
+DATASET = str(FIXTURES / "dataset.jsonl")
+
+skip_without_datasets = pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets is not beside the checkout")
+
+JSON_KEYS = {"problem", "solution", "backend", "passed", "total", "all_passed", "compile_error", "sandbox_error",
+             "repeat", "results"}
+RESULT_KEYS = {"name", "verdict", "cpu_ms", "wall_ms", "peak_rss_kb", "detail", "expected", "actual", "error_type"}
+
+SUM_PAIRS = """\
+import sys
+from collections import Counter
+
+data = sys.stdin.read().split()
+n, k = int(data[0]), int(data[1])
+seen = Counter()
+pairs = 0
+for a in map(int, data[2:2 + n]):
+    pairs += seen[k - a]
+    seen[a] += 1
+print(pairs)
+"""
+
+
+def judge(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, ["judge", *args], env=env)
+
+
+def judge_json(*args: str) -> tuple[int, dict]:
+    result = judge(*args, "--json")
+    assert "Traceback" not in result.output
+    doc = json.loads(result.stdout)
+    assert set(doc) == JSON_KEYS
+    for r in doc["results"]:
+        assert set(r) == RESULT_KEYS
+    return result.exit_code, doc
+
+
+def solution(tmp_path: Path, source: str, name: str = "sol.py") -> str:
+    path = tmp_path / name
+    path.write_text(source, encoding="utf-8")
+    return str(path)
+
+
+# --------------------------------------------------------------------------- passing and failing solutions
+
+def test_example_solution_passes_with_table():
+    result = judge(str(EXAMPLES / "two-sum" / "solution.py"), "--problem", str(EXAMPLES / "two-sum"),
+                   "--sandbox", "local")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for name in ("sample-1", "sample-2", "sample-3"):
+        assert name in out
+    assert out.count("AC") == 3
+    assert "passed 3/3" in out and "max CPU" in out and "max memory" in out
+    assert "WARNING" not in result.stderr  # --sandbox local is an explicit choice, not a fallback
+
+
+def test_json_document_for_a_passing_solution(tmp_path):
+    code, doc = judge_json(solution(tmp_path, SUM_PAIRS), "-p", str(EXAMPLES / "sum-pairs.json"), "--sandbox", "local")
+    assert code == 0
+    assert doc["problem"] == "sum-pairs" and doc["backend"] == "local"
+    assert doc["solution"].endswith("sol.py")
+    assert (doc["passed"], doc["total"], doc["all_passed"], doc["compile_error"]) == (3, 3, True, None)
+    assert [r["name"] for r in doc["results"]] == ["sample-1", "sample-2", "sample-3"]
+    for r in doc["results"]:
+        assert r["verdict"] == "AC" and r["cpu_ms"] > 0 and r["wall_ms"] > 0 and r["peak_rss_kb"] > 1000
+        assert r["actual"] == r["expected"]
+
+
+def test_wrong_answer_and_runtime_error(tmp_path):
+    src = solution(tmp_path, "import sys\nd = sys.stdin.read().split()\nif d[0] == '3':\n    print(1 // 0)\n"
+                             "print(1, 2)\n")
+    code, doc = judge_json(src, "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local")
+    assert code == 1
+    assert (doc["passed"], doc["total"], doc["all_passed"]) == (1, 3, False)
+    ok, re_, wa = doc["results"]
+    assert ok["verdict"] == "AC"
+    assert re_["verdict"] == "RE" and re_["error_type"] == "ZeroDivisionError"
+    assert "ZeroDivisionError" in re_["detail"] and "solution line 4" in re_["detail"]
+    assert wa["verdict"] == "WA" and wa["expected"] == "2 4\n" and wa["actual"] == "1 2\n"
+    assert "expected '2', got '1'" in wa["detail"] and "expected: 2 4" in wa["detail"]
+
+    table = judge(src, "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local")
+    assert table.exit_code == 1
+    assert "RE" in table.stdout and "WA" in table.stdout and "passed 1/3" in table.stdout
+
+
+def test_compile_error(tmp_path):
+    src = solution(tmp_path, "def f(:\n    pass\n")
+    code, doc = judge_json(src, "-p", str(FIXTURES / "companion.json"), "--sandbox", "local")
+    assert code == 1
+    assert "SyntaxError" in doc["compile_error"] and doc["passed"] == 0 and doc["total"] == 2
+    assert {r["verdict"] for r in doc["results"]} == {"CE"}
+    table = judge(src, "-p", str(FIXTURES / "companion.json"), "--sandbox", "local")
+    assert table.exit_code == 1
+    assert "compile error" in table.stdout and "SyntaxError" in table.stdout and "passed 0/2" in table.stdout
+
+
+def test_time_limit_from_the_problem(tmp_path):
+    cc = tmp_path / "slow.json"
+    cc.write_text(json.dumps({"name": "Slow", "timeLimit": 300, "memoryLimit": 64,
+                              "tests": [{"input": "1\n", "output": "1\n"}]}))
+    code, doc = judge_json(solution(tmp_path, "while True:\n    pass\n"), "-p", str(cc), "--sandbox", "local")
+    assert code == 1
+    assert doc["results"][0]["verdict"] == "TLE" and "0.3s" in doc["results"][0]["detail"]
+
+
+def test_float_tolerance_from_the_statement(tmp_path):
+    src = solution(tmp_path, "n = int(input())\nxs = list(map(int, input().split()))\nprint(sum(xs) / n)\n")
+    code, doc = judge_json(src, "-p", str(FIXTURES / "mean.md"), "--sandbox", "local")
+    assert code == 0, doc  # 2.3333333333333335 vs 2.3333333 within 1e-6
+    assert doc["results"][0]["actual"] == "2.3333333333333335\n"
+
+
+def test_repeat_reports_the_median(tmp_path):
+    code, doc = judge_json(solution(tmp_path, SUM_PAIRS), "-p", str(EXAMPLES / "sum-pairs.json"),
+                           "--sandbox", "local", "--repeat", "3")
+    assert code == 0 and doc["repeat"] == 3
+    bad = judge(solution(tmp_path, SUM_PAIRS), "-p", str(EXAMPLES / "sum-pairs.json"), "--repeat", "0")
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+# --------------------------------------------------------------------------- function problems
+
+def test_function_record_visible_and_hidden(tmp_path):
+    src = solution(tmp_path, "def inc(x):\n    return x + 1\n")
+    code, doc = judge_json(src, "-p", f"{DATASET}#fx/inc", "--sandbox", "local")
+    # the fixture's third visible test is wrong on purpose (a noisy visible test, as in LBPP)
+    assert code == 1 and (doc["passed"], doc["total"]) == (2, 3)
+    noisy = doc["results"][2]
+    assert noisy["verdict"] == "WA" and noisy["expected"] == "2" and noisy["actual"] == "1"
+    assert "assert inc(0) == 2" in noisy["detail"]
+    code, doc = judge_json(src, "-p", f"{DATASET}#fx/inc", "--sandbox", "local", "--hidden")
+    assert (doc["passed"], doc["total"]) == (4, 5)
+    assert [r["name"] for r in doc["results"]][-2:] == ["hidden-1", "hidden-2"]
+
+
+def test_function_record_with_module_name(tmp_path):
+    result = judge(solution(tmp_path, "def double(x):\n    return 2 * x\n"), "-p", f"{DATASET}#fx/double-mod",
+                   "--sandbox", "local", "--hidden")
+    assert result.exit_code == 0, result.output
+    assert "passed 2/2" in result.stdout
+    assert "numpy" in result.stderr  # the record's `requires` is announced
+
+
+def test_missing_required_package_shows_import_error(tmp_path):
+    src = solution(tmp_path, "import orps_surely_not_installed_pkg\n\ndef double(x):\n    return 2 * x\n")
+    code, doc = judge_json(src, "-p", f"{DATASET}#fx/double-mod", "--sandbox", "local")
+    assert code == 1
+    r = doc["results"][0]
+    assert r["verdict"] == "RE" and r["error_type"] in ("ModuleNotFoundError", "ImportError")
+
+
+# --------------------------------------------------------------------------- user errors: exit 2, one line
+
+def _one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("orps: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def test_missing_solution_file(tmp_path):
+    _one_line_error(judge(str(tmp_path / "gone.py"), "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local"),
+                    "gone.py", "no such solution file")
+
+
+def test_solution_is_a_directory(tmp_path):
+    _one_line_error(judge(str(tmp_path), "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local"), "is a directory")
+
+
+def test_solution_not_utf8(tmp_path):
+    path = tmp_path / "latin.py"
+    path.write_bytes("print('\u00e9')\n".encode("latin-1"))
+    _one_line_error(judge(str(path), "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local"), "latin.py", "not UTF-8")
+
+
+def test_solution_in_another_language(tmp_path):
+    _one_line_error(judge(solution(tmp_path, "int main() {}\n", "a.cpp"), "-p", str(EXAMPLES / "two-sum")),
+                    "a.cpp", "only Python")
+
+
+def test_problem_without_tests(tmp_path):
+    statement = tmp_path / "task.md"
+    statement.write_text("# Task\n\nPrint 42.\n")
+    _one_line_error(judge(solution(tmp_path, "print(42)\n"), "-p", str(statement), "--sandbox", "local"),
+                    "task.md", "no tests")
+
+
+def test_problem_with_only_hidden_tests(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "h", "kind": "function", "visible_tests": [],
+                                "hidden_tests": ["assert f() == 1"]}) + "\n")
+    src = solution(tmp_path, "def f():\n    return 1\n")
+    _one_line_error(judge(src, "-p", f"{data}#h", "--sandbox", "local"), "no visible tests", "--hidden")
+    result = judge(src, "-p", f"{data}#h", "--sandbox", "local", "--hidden")
+    assert result.exit_code == 0 and "passed 1/1" in result.stdout
+
+
+def test_bad_problem_spec(tmp_path):
+    _one_line_error(judge(solution(tmp_path, "print(1)\n"), "-p", f"{DATASET}#fx/broken-repo"),
+                    "repair record", "orps fix")
+
+
+def test_problem_option_is_required(tmp_path):
+    result = judge(solution(tmp_path, "print(1)\n"))
+    assert result.exit_code == 2 and "--problem" in result.output
+
+
+def test_docker_not_running_with_sandbox_docker(tmp_path):
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    _one_line_error(judge(solution(tmp_path, "print(1)\n"), "-p", str(EXAMPLES / "two-sum"), "--sandbox", "docker",
+                          env=env), "Docker is not running")
+
+
+# --------------------------------------------------------------------------- Docker and the real datasets
+
+def _docker_unavailable() -> str | None:
+    if not shutil.which("docker"):
+        return "no docker client"
+    try:
+        info = subprocess.run(["docker", "info"], capture_output=True, timeout=20)
+        if info.returncode != 0:
+            return "docker info failed: no engine"
+        image = subprocess.run(["docker", "image", "inspect", "orps-sandbox"], capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"docker unavailable: {exc}"
+    return None if image.returncode == 0 else "image orps-sandbox missing (orps sandbox build)"
+
+
+@pytest.mark.docker
+def test_judge_in_docker(tmp_path):
+    reason = _docker_unavailable()
+    if reason:
+        pytest.skip(reason)
+    code, doc = judge_json(str(EXAMPLES / "two-sum" / "solution.py"), "-p", str(EXAMPLES / "two-sum"),
+                           "--sandbox", "docker")
+    assert code == 0 and doc["backend"] == "docker" and doc["passed"] == doc["total"] == 3
+    missing = judge(str(EXAMPLES / "two-sum" / "solution.py"), "-p", str(EXAMPLES / "two-sum"), "--sandbox", "docker",
+                    env={"ORPS_SANDBOX__IMAGE": "orps-sandbox-that-does-not-exist"})
+    _one_line_error(missing, "orps-sandbox-that-does-not-exist", "missing")
+
+
+def _record(name: str, record_id: str) -> dict:
+    for line in (DATASETS / name).read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            rec = json.loads(line)
+            if rec["id"] == record_id:
+                return rec
+    raise AssertionError(f"{record_id} not in {name}")
+
+
+@pytest.mark.datasets
+@skip_without_datasets
+def test_humaneval_reference_passes_hidden_tests(tmp_path):
+    rec = _record("function/humaneval.jsonl", "HumanEval/0")
+    src = solution(tmp_path, rec["reference_solution"])
+    code, doc = judge_json(src, "-p", f"{DATASETS / 'function' / 'humaneval.jsonl'}#HumanEval/0", "--hidden",
+                           "--sandbox", "local")
+    assert code == 0 and doc["all_passed"] and doc["total"] == 9
+    wrong = solution(tmp_path, "def has_close_elements(numbers, threshold):\n    return False\n", "wrong.py")
+    code, doc = judge_json(wrong, "-p", f"{DATASETS / 'function' / 'humaneval.jsonl'}#HumanEval/0", "--hidden",
+                           "--sandbox", "local")
+    assert code == 1 and 0 < doc["passed"] < doc["total"]
+
+
+TIDY_NUMBERS = """\
+t = int(input())
+for case in range(1, t + 1):
+    digits = list(input().strip())
+    for i in range(len(digits) - 1, 0, -1):
+        if digits[i] < digits[i - 1]:
+            digits[i - 1] = str(int(digits[i - 1]) - 1)
+            digits[i:] = "9" * (len(digits) - i)
+    print(f"Case #{case}: {int(''.join(digits))}")
+"""
+
+
+@pytest.mark.datasets
+@skip_without_datasets
+def test_gcj_record_samples_and_hidden(tmp_path):
+    spec = f"{DATASETS / 'stdio' / 'gcj.jsonl'}#codejam/2017/qualification_round/tidy_numbers"
+    code, doc = judge_json(solution(tmp_path, TIDY_NUMBERS), "-p", spec, "--sandbox", "local")
+    assert code == 0 and doc["problem"] == "codejam/2017/qualification_round/tidy_numbers"
+    assert [r["name"] for r in doc["results"]] == ["sample-1"]
+    code, doc = judge_json(solution(tmp_path, TIDY_NUMBERS), "-p", spec, "--sandbox", "local", "--hidden")
+    assert code == 0 and doc["total"] == 3 and doc["results"][1]["name"] == "subtask1/1"
+    off_by_one = TIDY_NUMBERS.replace("int(''.join(digits))", "int(''.join(digits)) + 1")
+    code, doc = judge_json(solution(tmp_path, off_by_one, "bad.py"), "-p", spec, "--sandbox", "local")
+    assert code == 1 and doc["results"][0]["verdict"] == "WA"
