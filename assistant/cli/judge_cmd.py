@@ -204,6 +204,9 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
     problem = load_problem(problem_spec)
     tests = _tests_for(problem, problem_spec, hidden)
     job = problem.job(source, tests=tests, repeat=repeat)
+    if hidden and not problem.hidden_tests and not as_json:
+        err_console.print(f"note: {problem_spec} has no hidden tests; running the visible ones",
+                          soft_wrap=True, markup=False)
     if problem.requires and not as_json:
         err_console.print(f"note: the tests import {', '.join(problem.requires)}; if the sandbox lacks them "
                           "they fail with ImportError", soft_wrap=True, markup=False)
