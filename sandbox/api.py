@@ -61,13 +61,18 @@ class TestCase(BaseModel):
     code: str | None = None
     input: str | None = None
     output: str | None = None
+    argv: list[str] | None = Field(None, description="command jobs: this test's command line")
 
 
 class Job(BaseModel):
-    """A program and the tests to run it on."""
+    """A program and the tests to run it on.
 
-    kind: Literal["function", "stdio"]
-    source: str
+    `command` jobs run a program (e.g. `python -m pytest`) in a fresh copy of a directory tree
+    mounted into the sandbox (`copy_from`), with `files` written over it; `collect` names files
+    (e.g. a junit report) to read back. Only `orps fix` uses them."""
+
+    kind: Literal["function", "stdio", "command"]
+    source: str = ""
     tests: list[TestCase]
     limits: Limits = Field(default_factory=Limits)
     setup: str | None = Field(None, description="function problems: code run before each test")
@@ -76,6 +81,10 @@ class Job(BaseModel):
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
     repeat: int = Field(1, ge=1, le=50, description="runs per passing test; CPU time is the median")
     stop_on_failure: bool = False
+    argv: list[str] | None = Field(None, description="command jobs: the command line")
+    copy_from: str | None = Field(None, description="command jobs: tree to copy (path inside the sandbox)")
+    collect: list[str] = Field(default_factory=list, description="command jobs: files to read back")
+    env: dict[str, str] = Field(default_factory=dict, description="command jobs: extra environment")
 
     @property
     def filename(self) -> str:
@@ -104,6 +113,7 @@ class TestResult(BaseModel):
     stdout: str = ""
     stderr: str = ""
     leftover_processes: int = 0
+    files: dict[str, str] = Field(default_factory=dict, description="command jobs: collected files")
 
     @property
     def passed(self) -> bool:
@@ -113,7 +123,7 @@ class TestResult(BaseModel):
 class ExecutionReport(BaseModel):
     """What one job produced: a result per test (in order), or a compile error."""
 
-    kind: Literal["function", "stdio"]
+    kind: Literal["function", "stdio", "command"]
     results: list[TestResult] = Field(default_factory=list)
     compile_error: str | None = None
     backend: str = ""

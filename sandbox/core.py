@@ -117,8 +117,13 @@ class Sandbox:
             if job.kind == "function":
                 tests.append({"code": t.code or ""})
             else:
-                tests.append({"input": t.input or ""})
-        return {
+                tests.append({"input": t.input or "", **({"argv": t.argv} if t.argv else {})})
+        extra = {}
+        if job.kind == "command":
+            if not job.argv and not all(t.argv for t in job.tests):
+                raise ValueError("a command job needs argv (on the job or on every test)")
+            extra = {"argv": job.argv, "copy_from": job.copy_from, "collect": job.collect, "env": job.env}
+        return {**extra,
             "op": "run",
             "mode": job.kind,
             "source": job.source,
@@ -131,7 +136,7 @@ class Sandbox:
             "repeat": job.repeat,
             "stop_on_failure": job.stop_on_failure,
             # a function test only needs the start of what the program printed
-            "stdout_return_bytes": job.limits.output_bytes if job.kind == "stdio" else 4096,
+            "stdout_return_bytes": {"stdio": job.limits.output_bytes, "command": 1 << 20}.get(job.kind, 4096),
         }
 
     def _run_checker(self, job: Job, tests_by_index: dict[int, dict]) -> dict[int, tuple[bool, str]]:
@@ -196,8 +201,12 @@ def _checker_wrapper(checker_src: str) -> str:
 
 
 def open_sandbox(settings: SandboxSettings | None = None, backend: str | None = None,
-                 warn: Callable[[str], None] | None = None) -> Sandbox:
-    """The sandbox the settings ask for; `auto` falls back to local with a loud warning."""
+                 warn: Callable[[str], None] | None = None, image: str | None = None,
+                 mounts: dict[str, str] | None = None) -> Sandbox:
+    """The sandbox the settings ask for; `auto` falls back to local with a loud warning.
+
+    `image` and `mounts` (host path -> sandbox path, read-only) are for modes that run a user's
+    repository; locally a mount is visible at its host path (so use identical paths)."""
     settings = settings or SandboxSettings()
     choice = backend or settings.backend
     if choice not in ("auto", "docker", "local"):
@@ -205,13 +214,13 @@ def open_sandbox(settings: SandboxSettings | None = None, backend: str | None = 
     if choice in ("auto", "docker"):
         from .docker_backend import DockerBackend
         try:
-            return Sandbox(DockerBackend(settings))
+            return Sandbox(DockerBackend(settings, image=image, mounts=mounts))
         except SandboxError as exc:
             if choice == "docker":
                 raise
             reason = str(exc)
     from .local_backend import LocalBackend
-    local = LocalBackend(settings)
+    local = LocalBackend(settings, ro_binds=tuple(mounts or ()))
     warning = None
     if choice == "auto":
         warning = LOCAL_WARNING.format(isolation=local.isolation)

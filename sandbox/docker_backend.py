@@ -245,12 +245,18 @@ def _close_all() -> None:  # pragma: no cover - exercised at interpreter exit
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, settings: SandboxSettings, client=None):
+    def __init__(self, settings: SandboxSettings, client=None, image: str | None = None,
+                 mounts: dict[str, str] | None = None):
+        """`image` overrides the settings' image (e.g. a derived image with a repo's dependencies);
+        `mounts` maps host paths to container paths, mounted read-only: only a mode that needs a
+        host directory (fix: the repository copy) asks for one."""
         self.settings = settings
         self.client = client or connect()
-        info = image_info(self.client, settings.image)
+        self.image_name = image or settings.image
+        self.mounts = dict(mounts or {})
+        info = image_info(self.client, self.image_name)
         if info is None:
-            raise SandboxError(f"the sandbox image '{settings.image}' is missing: build it with "
+            raise SandboxError(f"the sandbox image '{self.image_name}' is missing: build it with "
                                f"`orps sandbox build` (or use `--sandbox local`)")
         self.image = info
         self.host = socket.gethostname()
@@ -264,7 +270,8 @@ class DockerBackend:
         s = self.settings
         docker = _docker()
         return dict(
-            image=s.image,
+            image=self.image_name,
+            volumes={host: {"bind": inside, "mode": "ro"} for host, inside in self.mounts.items()},
             command=["python3", "-I", "-c", BOOTSTRAP, "--work", "/work", "--kill-all"],
             user=f"{SANDBOX_UID}:{SANDBOX_UID}",
             working_dir="/work",

@@ -139,6 +139,11 @@ def classify(kind: str, raw: dict, test: TestCase, limits: Limits, spec: JudgeSp
 
     if kind == "function":
         _classify_function(run, result)
+    elif kind == "command":
+        result.files = run.get("collected") or {}
+        code = run.get("exit_code")
+        result.verdict = Verdict.AC if code == 0 else Verdict.WA
+        result.detail = "" if code == 0 else f"exit code {code}"
     else:
         _classify_stdio(run, test, spec, result, checker_result)
     return result

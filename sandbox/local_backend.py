@@ -71,7 +71,7 @@ class Plan:
     def kill_all(self) -> bool:
         return self.kind in ("bwrap", "unshare")
 
-    def command(self, work: str) -> list[str]:
+    def command(self, work: str, ro_binds: tuple[str, ...] = ()) -> list[str]:
         if self.kind == "bwrap":
             hidden = HIDDEN_DIRS + [d for d in (os.path.expanduser("~"),) if d not in HIDDEN_DIRS and d != "/"]
             # no --die-with-parent: its PDEATHSIG fires when the *thread* that started us ends;
@@ -89,6 +89,8 @@ class Plan:
             for path in sorted(keep):
                 if path and os.path.isdir(path) and _under(path, hidden):
                     args += ["--ro-bind", path, path]
+            for path in ro_binds:
+                args += ["--ro-bind", path, path]
             args += ["--bind", work, work, "--chdir", work]
             return [*self.priv, *args, self.python]
         if self.kind == "unshare":
@@ -180,9 +182,12 @@ class SubprocessTransport(Transport):
 class LocalBackend:
     name = "local"
 
-    def __init__(self, settings: SandboxSettings, confinement: tuple[str, ...] = ("bwrap", "unshare", "plain")):
+    def __init__(self, settings: SandboxSettings, confinement: tuple[str, ...] = ("bwrap", "unshare", "plain"),
+                 ro_binds: tuple[str, ...] = ()):
+        """`ro_binds`: host directories a mode needs to read (fix: the repository copy)."""
         self.settings = settings
         self.plan = local_plan(confinement)
+        self.ro_binds = tuple(ro_binds)
         self.root = os.geteuid() == 0
         self.work_root = tempfile.mkdtemp(prefix="orps-local-")
         if self.root:
@@ -207,7 +212,7 @@ class LocalBackend:
         os.makedirs(work)
         if self.root:
             os.chmod(work, 0o777)
-        args = [*self.plan.command(work), "-I", "-c", BOOTSTRAP, "--work", work, "--nproc", "64"]
+        args = [*self.plan.command(work, self.ro_binds), "-I", "-c", BOOTSTRAP, "--work", work, "--nproc", "64"]
         if self.plan.kill_all:
             args.append("--kill-all")
         if self.plan.drop_in_runner:

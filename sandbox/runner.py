@@ -400,6 +400,14 @@ def _run_function_child(job, test_code, setup_code, solution_code, nonce):
     audit("orps.finish", outcome)
 
 
+def _exec_command(job, argv):
+    """Command mode: replace the child with the given program (e.g. python -m pytest)."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.getcwd(), "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    env.update(job.get("env") or {})
+    os.execvpe(argv[0], argv, env)
+
+
 def _run_stdio_child(solution_code) -> int:
     ns = {"__name__": "__main__", "__builtins__": __builtins__}
     code = 0
@@ -571,6 +579,8 @@ class Runner:
                 if mode == "function":
                     _run_function_child(job, codes["test"], codes["setup"], codes["solution"], nonce)
                     code = 0
+                elif mode == "command":
+                    _exec_command(job, codes["test_argv"])
                 else:
                     code = _run_stdio_child(codes["solution"])
             except base_exc:
@@ -656,7 +666,7 @@ class Runner:
         filename = job.get("filename") or "solution.py"
         source = job.get("source", "")
         try:
-            solution_code = compile(source, filename, "exec", dont_inherit=True)
+            solution_code = None if mode == "command" else compile(source, filename, "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as exc:
             self.send({"type": "compile_error", "job": job_id, "error": {
                 "type": type(exc).__name__, "message": str(exc.msg if isinstance(exc, SyntaxError) else exc),
@@ -677,7 +687,8 @@ class Runner:
                 return
         repeat = max(1, int(job.get("repeat", 1)))
         for index, test in enumerate(job["tests"]):
-            codes = {"solution": solution_code, "setup": setup_code, "test": None}
+            codes = {"solution": solution_code, "setup": setup_code, "test": None,
+                     "test_argv": test.get("argv") or job.get("argv")}
             if mode == "function":
                 try:
                     codes["test"] = compile_test(test["code"], "<test>")
@@ -690,22 +701,36 @@ class Runner:
             for attempt in range(repeat):
                 test_dir = os.path.join(base, f"t{index}_{attempt}")
                 io_dir = os.path.join(base, f"io{index}_{attempt}")
-                os.makedirs(test_dir)
+                if job.get("copy_from"):  # command mode: a fresh copy of a (read-only) tree
+                    shutil.copytree(job["copy_from"], test_dir, symlinks=True)
+                else:
+                    os.makedirs(test_dir)
                 os.makedirs(io_dir)
-                with open(os.path.join(test_dir, filename), "w", encoding="utf-8") as fh:
-                    fh.write(source)
+                if mode != "command":
+                    with open(os.path.join(test_dir, filename), "w", encoding="utf-8") as fh:
+                        fh.write(source)
                 for name, content in (job.get("files") or {}).items():
-                    path = os.path.join(test_dir, name)
+                    path = os.path.normpath(os.path.join(test_dir, name))
+                    if not path.startswith(test_dir + os.sep):
+                        raise ValueError(f"file path escapes the work dir: {name!r}")
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     with open(path, "w", encoding="utf-8") as fh:
                         fh.write(content)
                 with open(os.path.join(io_dir, "stdin"), "w", encoding="utf-8") as fh:
                     fh.write(test.get("input") or "")
                 if self.drop_to is not None:
-                    for d in (test_dir, io_dir):
-                        os.chmod(d, 0o777)
-                _register_source(filename, source)
+                    for root, dirs, _files in os.walk(test_dir):
+                        os.chmod(root, 0o777)
+                    os.chmod(io_dir, 0o777)
+                if mode != "command":
+                    _register_source(filename, source)
                 res = self.run_once(job, index, codes, test_dir, io_dir)
+                if job.get("collect"):
+                    res["collected"] = {}
+                    for name in job["collect"]:
+                        path = os.path.normpath(os.path.join(test_dir, name))
+                        if path.startswith(test_dir + os.sep) and os.path.isfile(path) and not os.path.islink(path):
+                            res["collected"][name] = _read_capped(path, 4 << 20)[0]
                 res["stdout"], res["stdout_bytes"] = _read_capped(os.path.join(io_dir, "stdout"),
                                                                   int(job.get("stdout_return_bytes", 1 << 24)))
                 res["stderr"], res["stderr_bytes"] = _read_capped(os.path.join(io_dir, "stderr"), 8192, tail=True)
