@@ -189,6 +189,7 @@ def _classify_function(run: dict, result: TestResult) -> None:
 def _classify_stdio(run: dict, test: TestCase, spec: JudgeSpec, result: TestResult,
                     checker_result: tuple[bool, str] | None) -> None:
     code = run.get("exit_code")
+    result.expected = excerpt(test.output, 2000) if test.output is not None else None
     if code:
         etype, message = _stderr_exception(result.stderr)
         result.error_type, result.message = etype, message
@@ -201,7 +202,6 @@ def _classify_stdio(run: dict, test: TestCase, spec: JudgeSpec, result: TestResu
             result.detail = f"{etype}: {excerpt(message, 200)}" if etype else f"exit code {code}"
         return
     result.actual = excerpt(result.stdout, 2000)
-    result.expected = excerpt(test.output, 2000) if test.output is not None else None
     if checker_result is not None:
         ok, reason = checker_result
     elif test.output is None:

@@ -299,6 +299,13 @@ def _child_common(job, test_dir, io_dir, limits, result_fd, go_fd, drop_to):
 def _tb_excerpt(exc, harness_file, limit=3000) -> str:
     import traceback
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != harness_file]
+    try:
+        prefix = os.getcwd() + os.sep
+    except OSError:
+        prefix = None
+    for f in frames:  # files of the test dir by their own name, never a sandbox path
+        if prefix and f.filename.startswith(prefix):
+            f.filename = f.filename[len(prefix):]
     text = "".join(traceback.format_list(frames[-12:]))
     if isinstance(exc, _OrpsAssertion):
         text += f"AssertionError: {exc.args[0] if exc.args else ''}\n"
