@@ -15,8 +15,11 @@ never with a pass: the host treats a lost runner as a failed test.
 Function tests need the child itself to report that the test ran to the end (an `os._exit(0)` in
 the candidate must not pass). The report is written by an audit hook that holds a per-test nonce
 in its closure, and only when the harness frame itself raises the finish event. Audit hooks
-cannot be removed, and what could reach the closure (gc, ctypes, /proc/self/mem, tracing) is
-refused inside the child. Output written by the candidate is data; it is never parsed as a result.
+cannot be removed, and what could reach the closure (gc's object graph, ctypes, /proc/self/mem)
+is refused inside the child. Output written by the candidate is data; it is never parsed as a result.
+What no in-process harness can rule out is a program that changes what the test computes (an
+object whose __eq__ always says yes, a tracer that jumps over an assert): that fools the test, not
+the result channel.
 """
 
 from __future__ import annotations
@@ -345,8 +348,9 @@ def _install_guard(result_fd: int, nonce: str):
     """Audit hook: refuses introspection that could reach the nonce; writes the one result."""
     state = {"frame": None, "done": False}
     blocked_prefixes = ("ctypes.", "gc.get_")
-    blocked = {"sys.settrace", "sys.setprofile", "sys._current_frames", "sys._current_exceptions",
-               "cpython.PyInterpreterState_Clear", "cpython._PySys_ClearAuditHooks"}
+    # Tracing stays allowed (real programs use it, and CPython runs audit hooks untraced), as do
+    # frames: neither reaches this closure. What could (gc's object graph, raw memory) is refused.
+    blocked = {"cpython.PyInterpreterState_Clear", "cpython._PySys_ClearAuditHooks"}
     getframe = sys._getframe
     write, dumps, encode = os.write, json.dumps, str.encode
 

@@ -49,11 +49,19 @@ def test_result_channel_tampering_is_detected(sandbox):
 def test_introspection_that_could_reach_the_nonce_is_refused(sandbox):
     for src in ("import gc\ngc.get_objects()\ndef f():\n    return 42\n",
                 "import ctypes\ndef f():\n    return 42\n",
-                "import sys\nsys.settrace(lambda *a: None)\ndef f():\n    return 42\n",
                 "open('/proc/self/mem', 'rb')\ndef f():\n    return 42\n"):
         result = run_fn(sandbox, src)
         assert result.verdict is Verdict.RE, (src, result)
         assert "not allowed" in (result.message or "") or "not allowed" in result.detail, result
+
+
+def test_tracing_is_allowed_and_cannot_see_the_guard(sandbox):
+    src = ("import sys\nseen = []\n"
+           "def tracer(frame, event, arg):\n    seen.append(frame.f_code.co_name)\n    return None\n"
+           "def f():\n    sys.settrace(tracer)\n    g()\n    sys.settrace(None)\n"
+           "    return 42 if 'g' in seen and 'hook' not in seen else 0\n"
+           "def g():\n    open('x', 'w').close()\n")  # open() raises an audit event mid-trace
+    assert run_fn(sandbox, src).verdict is Verdict.AC
 
 
 def test_killing_the_runner_fails_the_job_and_the_pool_recovers(sandbox):

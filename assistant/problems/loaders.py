@@ -13,6 +13,8 @@ Every problem with the input is a `UserError` naming the file and what is wrong.
 
 from __future__ import annotations
 
+import ast
+
 import difflib
 import json
 import math
@@ -200,6 +202,31 @@ def _jsonl_without_id(path: Path, display: str) -> Problem:
                     f"(ids look like {', '.join(ids[:3])})")
 
 
+def carry_definitions(snippets: list[str]) -> list[str]:
+    """Each test runs alone, but some sets split one test file into snippets whose later parts use
+    helpers (def/class/import) from earlier ones (LBPP). Carry those definitions forward, never an
+    assert or any other statement, so each snippet runs on its own as it did in its file."""
+    carried: list[str] = []
+    out = []
+    for code in snippets:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            out.append(code)  # reported as a broken test when it runs
+            continue
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        defined_here = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        needed = [d for name, d in carried if name in used and name not in defined_here]
+        out.append("\n".join(dict.fromkeys(needed)) + ("\n\n" if needed else "") + code)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                carried.append((node.name, ast.get_source_segment(code, node) or ast.unparse(node)))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    carried.append(((alias.asname or alias.name).split(".")[0], ast.unparse(node)))
+    return out
+
+
 def problem_from_record(obj: dict, where: str) -> Problem:
     """A `Problem` from one dataset record (schema: the datasets README); `where` names it in errors."""
     kind = obj.get("kind")
@@ -218,8 +245,10 @@ def problem_from_record(obj: dict, where: str) -> Problem:
             kind="function", **common,
             starter_code=rec.starter_code, entry_point=rec.entry_point,
             test_setup=rec.test_setup or None, module_name=rec.module_name,
-            visible_tests=[TestCase(name=f"visible-{i}", code=code) for i, code in enumerate(rec.visible_tests, 1)],
-            hidden_tests=[TestCase(name=f"hidden-{i}", code=code) for i, code in enumerate(rec.hidden_tests, 1)],
+            visible_tests=[TestCase(name=f"visible-{i}", code=code)
+                           for i, code in enumerate(carry_definitions(rec.visible_tests), 1)],
+            hidden_tests=[TestCase(name=f"hidden-{i}", code=code)
+                          for i, code in enumerate(carry_definitions(rec.hidden_tests), 1)],
             reference_solution=rec.reference_solution,
             noisy_visible=rec.reference_visible_failures or [],
             requires=rec.requires or [])
