@@ -55,7 +55,7 @@ def sandbox(request):
     return request.getfixturevalue("local_sandbox")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def datasets() -> Path:
     if not DATASETS.is_dir():
         pytest.skip("../shared/datasets is not beside the checkout")

@@ -21,7 +21,7 @@ def _accuracy_module():
 
 @pytest.fixture(scope="module")
 def accuracy(datasets, request):
-    sandbox = request.getfixturevalue("local_sandbox" if docker_ready() else "docker_sandbox")
+    sandbox = request.getfixturevalue("docker_sandbox" if docker_ready() is None else "local_sandbox")
     return _accuracy_module().run(datasets, sandbox, workers=sandbox.backend.pool.size)
 
 
