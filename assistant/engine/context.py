@@ -1,0 +1,139 @@
+"""What every engine part shares for one run: model, sandbox, problem, budget, events, timing.
+
+All model calls go through `EngineContext.call`, so every method (orps, best-of-N, CoT, Reflexion,
+test generation) is accounted the same way: one call per request, real token counts from the
+backend, a concurrency cap, the budget checked before a call starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sandbox.api import ExecutionReport, Job
+from sandbox.core import Sandbox
+
+from ..models.base import Completion, GenerationOptions, Message, ModelBackend, ModelError
+from ..problems.model import Problem
+from .budget import Budget, BudgetExhausted
+from .events import BudgetUpdate, Event, ModelText, Notice
+
+EventSink = Callable[[Event], None]
+
+
+@dataclass
+class Timeline:
+    """Busy intervals of the model and of the sandbox, to measure how much they overlap."""
+
+    model: list[tuple[float, float]] = field(default_factory=list)
+    sandbox: list[tuple[float, float]] = field(default_factory=list)
+
+    @staticmethod
+    def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        merged: list[list[float]] = []
+        for a, b in sorted(intervals):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return [(a, b) for a, b in merged]
+
+    def sandbox_hidden_share(self) -> float | None:
+        """Share of sandbox busy time during which the model was busy too (hidden behind generation)."""
+        sandbox = self._union(self.sandbox)
+        total = sum(b - a for a, b in sandbox)
+        if total <= 0:
+            return None
+        model = self._union(self.model)
+        overlap = 0.0
+        for a, b in sandbox:
+            for c, d in model:
+                overlap += max(0.0, min(b, d) - max(a, c))
+        return overlap / total
+
+    def totals(self) -> dict[str, float]:
+        return {"model_busy_s": sum(b - a for a, b in self._union(self.model)),
+                "sandbox_busy_s": sum(b - a for a, b in self._union(self.sandbox))}
+
+
+class EngineContext:
+    def __init__(self, model: ModelBackend, sandbox: Sandbox, problem: Problem, budget: Budget,
+                 on_event: EventSink | None = None, parallel: int = 2, stream: bool = False):
+        self.model = model
+        self.sandbox = sandbox
+        self.problem = problem
+        self.budget = budget
+        self.on_event = on_event
+        self.started = time.monotonic()
+        self.timeline = Timeline()
+        self._model_slots = asyncio.Semaphore(max(1, parallel))
+        self.stream = stream
+        self.notices: list[str] = []
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+    def emit(self, event: Event) -> None:
+        event.t = self.now()
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def notice(self, message: str, level: str = "info") -> None:
+        if message not in self.notices:
+            self.notices.append(message)
+        self.emit(Notice(level=level, message=message))
+
+    def _budget_event(self, tokens_per_s: float | None = None) -> None:
+        b = self.budget
+        self.emit(BudgetUpdate(calls=b.calls, max_calls=b.max_calls, tokens=b.tokens, max_tokens=b.max_tokens,
+                               wall_s=b.wall_s, max_wall_s=b.max_wall_s, tokens_per_s=tokens_per_s))
+
+    async def call(self, role: str, options: GenerationOptions, messages: list[Message] | None = None,
+                   prompt: str | None = None, node_id: str | None = None) -> Completion:
+        """One model call (chat when `messages`, raw completion when `prompt`), budgeted.
+
+        Raises BudgetExhausted before calling when a cap is reached, ModelError when the model fails
+        (the failed call still counts: it reached the model)."""
+        self.budget.reserve()
+        on_text = None
+        if self.stream and self.on_event is not None:
+            def on_text(text: str) -> None:
+                self.emit(ModelText(role=role, node_id=node_id, text=text))
+        try:
+            async with self._model_slots:
+                # a call queued behind the slots re-checks the clock: wall budget may have run out
+                if self.budget.max_wall_s is not None and self.budget.wall_s >= self.budget.max_wall_s:
+                    raise BudgetExhausted(f"wall-time budget of {self.budget.max_wall_s:g}s used")
+                t0 = self.now()
+                try:
+                    if messages is not None:
+                        completion = await self.model.chat(messages, options, on_text)
+                    else:
+                        completion = await self.model.complete(prompt or "", options, on_text)
+                finally:
+                    self.timeline.model.append((t0, self.now()))
+        except BudgetExhausted:
+            self.budget.release()
+            raise
+        except ModelError:
+            self.budget.settle(0, 0)
+            self._budget_event()
+            raise
+        except BaseException:
+            self.budget.release()
+            raise
+        self.budget.settle(completion.prompt_tokens, completion.completion_tokens)
+        self._budget_event(completion.tokens_per_s)
+        return completion
+
+    async def execute(self, job: Job) -> ExecutionReport:
+        t0 = self.now()
+        try:
+            return await self.sandbox.arun(job)
+        finally:
+            self.timeline.sandbox.append((t0, self.now()))
+
+
+__all__ = ["EngineContext", "BudgetExhausted", "Timeline"]
