@@ -8,11 +8,15 @@ timing so budgets and tokens/s are real numbers, never estimates made up by the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from ..errors import UserError
 
 
 class Message(BaseModel):
@@ -41,8 +45,43 @@ class Completion(BaseModel):
     backend: str = ""
 
 
-class ModelError(RuntimeError):
-    """The model could not answer (server down, model missing, bad reply). One clear line."""
+class ModelError(UserError, RuntimeError):
+    """The model could not answer (server down, model missing, bad reply). One clear line.
+
+    A `UserError`, so the CLI prints it as one line (exit 2) without a traceback.
+    """
+
+
+class ModelRequest(BaseModel):
+    """One request to a backend, as recorded in traces and seen by scripted test models."""
+
+    kind: Literal["chat", "complete"]
+    messages: list[Message] | None = None
+    prompt: str | None = None
+    options: GenerationOptions = Field(default_factory=GenerationOptions)
+
+    def key(self) -> str:
+        """Canonical hash of kind + messages/prompt + options: identical requests, identical keys."""
+        payload = {"kind": self.kind, "options": self.options.model_dump(mode="json")}
+        if self.kind == "chat":
+            payload["messages"] = [m.model_dump(mode="json") for m in self.messages or []]
+        else:
+            payload["prompt"] = self.prompt or ""
+        canon = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+    @property
+    def text(self) -> str:
+        """The prompt, or the last user message of a chat (what a person would call "the prompt")."""
+        if self.kind == "complete":
+            return self.prompt or ""
+        users = [m.content for m in self.messages or [] if m.role == "user"]
+        return users[-1] if users else (self.messages[-1].content if self.messages else "")
+
+    def preview(self, limit: int = 80) -> str:
+        """A short one-line preview of `text` for error messages."""
+        flat = " ".join(self.text.split())
+        return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
 TextCallback = Callable[[str], None]
