@@ -1,5 +1,73 @@
-"""Model backends behind one async interface (see base.py); `open_model(spec)` picks one."""
+"""Model backends behind one async interface (see base.py); `open_model(spec)` picks one.
 
-from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError
+Specs:
+    replay:TRACE.jsonl            answers recorded in a run trace
 
-__all__ = ["Completion", "GenerationOptions", "Message", "ModelBackend", "ModelError"]
+Backend options go after a final `?` as `key=value` pairs joined by `&`, or as keyword
+arguments (which win).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError, ModelRequest, TextCallback
+from .replay import ReplayModel
+from .scripted import ScriptedModel
+from .trace import RecordingModel, TraceWriter
+
+SPEC_FORMS = ("replay:TRACE.jsonl",)
+
+
+# option name -> converter, per scheme
+_OPTIONS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "replay": {},
+}
+
+
+def _split_options(body: str) -> tuple[str, dict[str, str]]:
+    """`...?a=1&b=2` -> ("...", {"a": "1", "b": "2"}); a trailing part that is not k=v stays."""
+    head, sep, tail = body.rpartition("?")
+    if not sep or not tail:
+        return body, {}
+    pairs = tail.split("&")
+    if not all("=" in p and p.split("=", 1)[0] for p in pairs):
+        return body, {}
+    return head, dict(p.split("=", 1) for p in pairs)
+
+
+def _typed(scheme: str, raw: dict[str, Any]) -> dict[str, Any]:
+    allowed = _OPTIONS[scheme]
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in allowed:
+            valid = ", ".join(sorted(allowed)) or "none"
+            raise ModelError(f"{scheme}: unknown model option '{key}' (valid: {valid})")
+        try:
+            out[key] = allowed[key](value) if isinstance(value, str) else value
+        except ValueError as exc:
+            raise ModelError(f"{scheme}: bad value for option '{key}': {exc}") from None
+    return out
+
+
+def open_model(spec: str, **opts: Any) -> ModelBackend:
+    """The backend a model spec names; errors are one-line `ModelError`s."""
+    spec = (spec or "").strip()
+    scheme, colon, rest = spec.partition(":")
+    scheme, spec_opts = (_split_options(scheme) if not colon else (scheme, {}))
+    if colon:
+        rest, spec_opts = _split_options(rest)
+    scheme = scheme.strip().lower()
+    if scheme not in _OPTIONS:
+        raise ModelError(f"unknown model spec '{spec}': use one of {', '.join(SPEC_FORMS)}")
+    options = _typed(scheme, {**spec_opts, **opts})
+    if not rest:
+        raise ModelError("replay spec needs a trace file: replay:TRACE.jsonl")
+    return ReplayModel(rest, **options)
+
+
+__all__ = ["Completion", "GenerationOptions", "Message", "ModelBackend",
+           "ModelError", "ModelRequest", "RecordingModel",
+           "ReplayModel", "ScriptedModel", "SPEC_FORMS", "TextCallback", "TraceWriter",
+           "open_model"]
