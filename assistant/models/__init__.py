@@ -1,10 +1,12 @@
 """Model backends behind one async interface (see base.py); `open_model(spec)` picks one.
 
 Specs:
+    ollama:NAME                   a model served by Ollama (NAME may carry a tag: qwen2.5-coder:7b)
     replay:TRACE.jsonl            answers recorded in a run trace
 
 Backend options go after a final `?` as `key=value` pairs joined by `&`, or as keyword
 arguments (which win).
+Examples: `ollama:llama3.1?num_ctx=16384&keep_alive=30m`.
 """
 
 from __future__ import annotations
@@ -13,15 +15,28 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError, ModelRequest, TextCallback
+from .ollama import OllamaModel
 from .replay import ReplayModel
 from .scripted import ScriptedModel
 from .trace import RecordingModel, TraceWriter
 
-SPEC_FORMS = ("replay:TRACE.jsonl",)
+SPEC_FORMS = ("ollama:NAME", "replay:TRACE.jsonl")
+
+
+def _keep_alive(value: Any) -> str | float:
+    """Ollama accepts a duration string ("30m", "-1") or a number of seconds."""
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 # option name -> converter, per scheme
 _OPTIONS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "ollama": {"host": str, "num_ctx": int, "keep_alive": _keep_alive, "timeout": float},
     "replay": {},
 }
 
@@ -62,12 +77,16 @@ def open_model(spec: str, **opts: Any) -> ModelBackend:
     if scheme not in _OPTIONS:
         raise ModelError(f"unknown model spec '{spec}': use one of {', '.join(SPEC_FORMS)}")
     options = _typed(scheme, {**spec_opts, **opts})
+    if scheme == "ollama":
+        if not rest:
+            raise ModelError("ollama spec needs a model name: ollama:NAME")
+        return OllamaModel(rest, **options)
     if not rest:
         raise ModelError("replay spec needs a trace file: replay:TRACE.jsonl")
     return ReplayModel(rest, **options)
 
 
 __all__ = ["Completion", "GenerationOptions", "Message", "ModelBackend",
-           "ModelError", "ModelRequest", "RecordingModel",
+           "ModelError", "ModelRequest", "OllamaModel", "RecordingModel",
            "ReplayModel", "ScriptedModel", "SPEC_FORMS", "TextCallback", "TraceWriter",
            "open_model"]
