@@ -1,12 +1,14 @@
 """Model backends behind one async interface (see base.py); `open_model(spec)` picks one.
 
 Specs:
+    embedded[:PATH.gguf]          the built-in llama.cpp model (default: Gemma 3 270M base)
     ollama:NAME                   a model served by Ollama (NAME may carry a tag: qwen2.5-coder:7b)
     replay:TRACE.jsonl            answers recorded in a run trace
 
 Backend options go after a final `?` as `key=value` pairs joined by `&`, or as keyword
 arguments (which win).
-Examples: `ollama:llama3.1?num_ctx=16384&keep_alive=30m`.
+Examples: `embedded?n_ctx=8192`, `embedded:model.gguf?chat=1`,
+`ollama:llama3.1?num_ctx=16384&keep_alive=30m`.
 """
 
 from __future__ import annotations
@@ -15,12 +17,24 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError, ModelRequest, TextCallback
+from .embedded import EmbeddedModel
 from .ollama import OllamaModel
 from .replay import ReplayModel
 from .scripted import ScriptedModel
 from .trace import RecordingModel, TraceWriter
 
-SPEC_FORMS = ("ollama:NAME", "replay:TRACE.jsonl")
+SPEC_FORMS = ("embedded[:PATH.gguf]", "ollama:NAME", "replay:TRACE.jsonl")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected 0/1 or true/false, got {value!r}")
 
 
 def _keep_alive(value: Any) -> str | float:
@@ -36,6 +50,7 @@ def _keep_alive(value: Any) -> str | float:
 
 # option name -> converter, per scheme
 _OPTIONS: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "embedded": {"n_ctx": int, "n_threads": int, "chat": _bool, "chat_format": str},
     "ollama": {"host": str, "num_ctx": int, "keep_alive": _keep_alive, "timeout": float},
     "replay": {},
 }
@@ -77,6 +92,8 @@ def open_model(spec: str, **opts: Any) -> ModelBackend:
     if scheme not in _OPTIONS:
         raise ModelError(f"unknown model spec '{spec}': use one of {', '.join(SPEC_FORMS)}")
     options = _typed(scheme, {**spec_opts, **opts})
+    if scheme == "embedded":
+        return EmbeddedModel(rest or None, **options)
     if scheme == "ollama":
         if not rest:
             raise ModelError("ollama spec needs a model name: ollama:NAME")
@@ -86,7 +103,7 @@ def open_model(spec: str, **opts: Any) -> ModelBackend:
     return ReplayModel(rest, **options)
 
 
-__all__ = ["Completion", "GenerationOptions", "Message", "ModelBackend",
+__all__ = ["Completion", "EmbeddedModel", "GenerationOptions", "Message", "ModelBackend",
            "ModelError", "ModelRequest", "OllamaModel", "RecordingModel",
            "ReplayModel", "ScriptedModel", "SPEC_FORMS", "TextCallback", "TraceWriter",
            "open_model"]
