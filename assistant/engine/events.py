@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .node import Node
+
 
 class Event(BaseModel):
     type: str
@@ -23,6 +25,7 @@ class NodeCreated(Event):
     strategy: str
     invalid: str | None = Field(None, description="why the reply gave no runnable code")
     duplicate_of: str | None = None
+    node: Node | None = Field(None, description="a snapshot of the node after this step")
 
 
 class NodeExecuted(Event):
@@ -36,6 +39,7 @@ class NodeExecuted(Event):
     cpu_ms: float | None = None
     peak_rss_kb: int | None = None
     compile_error: str | None = None
+    node: Node | None = Field(None, description="a snapshot of the node after this step")
 
 
 class NodeCritiqued(Event):
@@ -43,6 +47,7 @@ class NodeCritiqued(Event):
     node_id: str
     score: int | None
     summary: str
+    node: Node | None = Field(None, description="a snapshot of the node after this step")
 
 
 class NodePruned(Event):

@@ -1,0 +1,87 @@
+"""Scores and rankings. Execution decides: visible tests first, then trusted generated tests,
+then measured cost. The critic's score orders the beam, never the final pick."""
+
+from __future__ import annotations
+
+import ast
+import math
+
+from .extract import strip_comments
+from .node import Node
+
+
+def static_score(code: str) -> float:
+    """0..1, higher for smaller and simpler code (size and branching), as the reference folds them."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return 0.0
+    lines = [ln for ln in strip_comments(code).splitlines() if ln.strip()]
+    branches = sum(isinstance(n, (ast.If, ast.For, ast.While, ast.Try, ast.BoolOp, ast.IfExp,
+                                  ast.comprehension, ast.With, ast.Match))
+                   for n in ast.walk(tree))
+    size = 1 / (1 + len(lines) / 40)
+    cyclomatic = 1 / (1 + branches / 10)
+    return 0.5 * size + 0.5 * cyclomatic
+
+
+def dynamic_score(cpu_ms: float | None, peak_kb: int | None) -> float:
+    """0..1, higher for less CPU time and memory (each as 1/(1+x/scale))."""
+    if cpu_ms is None:
+        return 0.0
+    time_part = 1 / (1 + cpu_ms / 100)
+    mem_part = 1 / (1 + (peak_kb or 0) / (256 * 1024))
+    return 0.7 * time_part + 0.3 * mem_part
+
+
+def visible_ratio(node: Node, exclude: set[str] = frozenset()) -> float:
+    ex = node.execution
+    if ex is None:
+        return 0.0
+    counted = [t for t in ex.visible if t.name not in exclude]
+    if not counted:
+        # no visible tests (or all suspect): nothing to go by but a clean run
+        return 1.0 if ex.compile_error is None and ex.sandbox_error is None else 0.0
+    return sum(t.verdict == "AC" for t in counted) / len(counted)
+
+
+def generated_ratio(node: Node, trust: dict[str, float] | None = None) -> float:
+    ex = node.execution
+    if ex is None or not ex.generated:
+        return 0.0
+    weights = {t.name: (trust or {}).get(t.name, 1.0) for t in ex.generated}
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(weights[t.name] for t in ex.generated if t.verdict == "AC") / total
+
+
+def outcome_score(node: Node, exclude: set[str] = frozenset()) -> float:
+    """pass_rate x (1 + 0.5 static + 0.5 dynamic); 0 when nothing passes (the reference's formula)."""
+    rate = visible_ratio(node, exclude)
+    if rate == 0 or node.execution is None:
+        return 0.0
+    return rate * (1 + 0.5 * static_score(node.code) + 0.5 * dynamic_score(node.execution.cpu_ms,
+                                                                             node.execution.peak_rss_kb))
+
+
+def _index(node: Node) -> int:
+    try:
+        return int(node.id.lstrip("n"))
+    except ValueError:
+        return 0
+
+
+def beam_key(node: Node, exclude: set[str], trust: dict[str, float]) -> tuple:
+    """Deterministic given the model's replies (no timings), so replaying a trace repeats the search."""
+    critic = node.critique.score if node.critique and node.critique.score is not None else 0
+    return (round(visible_ratio(node, exclude), 6), round(generated_ratio(node, trust), 6), critic,
+            round(static_score(node.code), 6), -_index(node))
+
+
+def final_key(node: Node, exclude: set[str], trust: dict[str, float]) -> tuple:
+    """The final pick over every node: visible pass ratio, trusted generated tests, measured cost."""
+    cost = node.final_cpu_ms if node.final_cpu_ms is not None else (
+        node.execution.cpu_ms if node.execution and node.execution.cpu_ms is not None else math.inf)
+    return (-round(visible_ratio(node, exclude), 6), -round(generated_ratio(node, trust), 6), cost,
+            -round(node.outcome_score, 6), _index(node))

@@ -1,0 +1,562 @@
+"""The search: execution-grounded tree refinement (orps) and the baselines, in one engine.
+
+Every method shares node development (model call -> code extraction -> de-duplication -> sandbox
+execution -> critique), budget accounting and the final pick, so comparisons at an equal number
+of model calls are fair. Only visible and generated tests ever steer or pick; hidden tests never
+enter this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sandbox.api import TestCase
+
+from ..models.base import GenerationOptions, Message, ModelError
+from .budget import BudgetExhausted
+from .context import EngineContext
+from .critic import CRITIC_SCHEMA, format_report, parse_critique
+from .events import Finished, NodeCreated, NodeCritiqued, NodeExecuted, NodePruned, RoundDone
+from .extract import normalized_hash
+from .node import Execution, Node, TestOutcome
+from .programmer import (completion_prompt, completion_stops, first_messages, lineage, parse_chat_reply,
+                         parse_completion, refine_messages, strategy, task_message, system_message)
+from .prompting import render
+from .scoring import beam_key, final_key, generated_ratio, outcome_score, visible_ratio
+
+log = logging.getLogger(__name__)
+
+Method = Literal["orps", "bon", "cot", "reflexion"]
+
+
+class SearchConfig(BaseModel):
+    method: Method = "orps"
+    initial: int = Field(4, ge=1, description="round-0 candidates, each with its own strategy hint")
+    beam: int = Field(2, ge=1, description="K: nodes kept after each round")
+    branching: int = Field(2, ge=1, description="children per beam node per round")
+    rounds: int = Field(3, ge=0, description="refinement rounds after round 0")
+    max_calls: int | None = Field(40, ge=1, description="model-call budget (every role counts)")
+    max_tokens: int | None = Field(None, ge=1)
+    max_wall_s: float | None = Field(None, gt=0)
+    parallel: int = Field(2, ge=1, description="concurrent model requests")
+    temperature: float = 0.6
+    sample_temperature: float = 0.8
+    critic_temperature: float = 0.2
+    max_tokens_per_call: int = 1024
+    critic_max_tokens: int = 400
+    seed: int = 0
+    critic: bool = True
+    generated_tests: bool = True
+    max_generated_tests: int = 10
+    counterexamples: bool = True
+    adaptive: bool = True
+    finalists: int = 3
+    repeat_final: int = 3
+    complexity: bool = True
+
+
+class SearchResult(BaseModel):
+    problem_id: str
+    method: Method
+    model: str
+    can_chat: bool
+    nodes: list[Node]
+    ranking: list[str]
+    best_node_id: str | None
+    stop_reason: str
+    suspect_tests: list[str] = Field(default_factory=list)
+    generated_tests: list[TestCase] = Field(default_factory=list)
+    test_trust: dict[str, float] = Field(default_factory=dict)
+    counterexamples: list[dict[str, Any]] = Field(default_factory=list)
+    budget: dict[str, Any] = Field(default_factory=dict)
+    timeline: dict[str, Any] = Field(default_factory=dict)
+    notices: list[str] = Field(default_factory=list)
+    unverified: bool = False
+    config: SearchConfig
+
+    def node(self, node_id: str) -> Node | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
+
+    @property
+    def best(self) -> Node | None:
+        return self.node(self.best_node_id) if self.best_node_id else None
+
+
+@dataclass
+class Spec:
+    """A node to develop: its id and parent are fixed before any call, so runs are reproducible."""
+
+    node_id: str
+    parent: Node | None
+    round: int
+    strategy: str
+    role: str
+    messages: list[Message] | None = None
+    prompt: str | None = None
+    program_prefix: str = ""
+
+
+class Engine:
+    def __init__(self, ctx: EngineContext, config: SearchConfig, measurements: dict[str, float] | None = None):
+        self.ctx = ctx
+        self.config = config
+        self.problem = ctx.problem
+        self.nodes: dict[str, Node] = {}
+        self.by_hash: dict[str, str] = {}
+        self._counter = 0
+        self.stop_reason = ""
+        self.suspect: set[str] = set()
+        self.trust: dict[str, float] = {}
+        self.generated: list[TestCase] = []
+        self.counterexamples: list[dict[str, Any]] = []
+        self._gentests: asyncio.Task | None = None
+        self._stdio_tools = None
+        self._checked_for_counterexample: set[str] = set()
+        self.recorded = dict(measurements or {})  # code hash -> CPU ms from a trace being replayed
+        self.measured: dict[str, float] = {}      # code hash -> CPU ms measured in this run
+        self.can_chat = bool(ctx.model.can_chat)
+        self._models_ok = False
+
+    # ------------------------------------------------------------------ public
+
+    async def run(self) -> SearchResult:
+        method = self.config.method
+        try:
+            if not self.problem.visible_tests:
+                self.ctx.notice("the problem has no tests: results are unverified; candidates are only "
+                                "checked to run and against generated tests", "warning")
+            if not self.can_chat:
+                self.ctx.notice(f"{self.ctx.model.spec} is a completion-only model: no critic and no refinement; "
+                                "orps samples candidates and selects them by execution", "warning")
+            if method == "orps" and self.can_chat:
+                await self._orps()
+            elif method == "orps" or method == "bon":
+                await self._sample(hinted=method == "orps")
+            elif method == "cot":
+                await self._cot()
+            elif method == "reflexion":
+                await self._reflexion()
+        except BudgetExhausted as exc:
+            self.stop_reason = str(exc)
+        if self._gentests is not None and not self._gentests.done():
+            self._gentests.cancel()
+        if not self.stop_reason:
+            self.stop_reason = "search finished"
+        return await self._finalize()
+
+    # ------------------------------------------------------------------ node development
+
+    def _next_id(self) -> str:
+        node_id = f"n{self._counter}"
+        self._counter += 1
+        return node_id
+
+    def _seed(self, node_id: str, role: int = 0) -> int:
+        return (self.config.seed * 1_000_003 + int(node_id[1:]) * 7 + role) % (2 ** 31)
+
+    def _chat_spec(self, parent: Node | None, round_: int, strategy_text: str, role: str = "programmer",
+                   messages: list[Message] | None = None) -> Spec:
+        node_id = self._next_id()
+        if messages is None:
+            if parent is None:
+                messages = first_messages(self.problem, strategy_text)
+            else:
+                messages = refine_messages(self.problem, lineage(self.nodes, parent), strategy_text, self.suspect)
+        return Spec(node_id, parent, round_, strategy_text, role, messages=messages)
+
+    def _completion_spec(self, round_: int, strategy_text: str, role: str = "sample") -> Spec:
+        prompt, prefix = completion_prompt(self.problem, strategy_text)
+        return Spec(self._next_id(), None, round_, strategy_text, role, prompt=prompt, program_prefix=prefix)
+
+    async def _develop(self, spec: Spec) -> Node | None:
+        temperature = self.config.sample_temperature if spec.role == "sample" else self.config.temperature
+        options = GenerationOptions(temperature=temperature, max_tokens=self.config.max_tokens_per_call,
+                                    seed=self._seed(spec.node_id),
+                                    stop=completion_stops(self.problem) if spec.prompt is not None else [])
+        try:
+            if spec.messages is not None:
+                completion = await self.ctx.call("programmer", options, messages=spec.messages, node_id=spec.node_id)
+            else:
+                completion = await self.ctx.call("programmer", options, prompt=spec.prompt, node_id=spec.node_id)
+        except ModelError as exc:
+            if not self._models_ok:
+                raise
+            self.ctx.notice(f"model call for {spec.node_id} failed: {exc}", "warning")
+            return None
+        self._models_ok = True
+        if spec.messages is not None:
+            extracted = parse_chat_reply(self.problem, completion.text)
+        else:
+            extracted = parse_completion(self.problem, spec.program_prefix, completion.text)
+        node = Node(id=spec.node_id, parent_id=spec.parent.id if spec.parent else None, round=spec.round,
+                    strategy=spec.strategy, role=spec.role if spec.role in ("programmer", "sample", "reflexion", "cot")
+                    else "programmer", reasoning=extracted.reasoning[:4000], code=extracted.code or "",
+                    tokens=completion.prompt_tokens + completion.completion_tokens)
+        if extracted.code is None:
+            node.status = "invalid"
+            node.invalid_reason = extracted.error
+            node.reasoning = (completion.text or "")[:4000]
+            self.nodes[node.id] = node
+            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
+                                      strategy=node.strategy, invalid=node.invalid_reason, node=node))
+            return node
+        node.code_hash = normalized_hash(node.code)
+        original = self.by_hash.get(node.code_hash)
+        if original is not None:
+            node.status = "duplicate"
+            node.duplicate_of = original
+            self.nodes[node.id] = node
+            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
+                                      strategy=node.strategy, duplicate_of=original, node=node))
+            return node
+        self.by_hash[node.code_hash] = node.id
+        self.nodes[node.id] = node
+        self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
+                                  strategy=node.strategy, node=node))
+        await self._execute(node)
+        if self.config.critic and self.can_chat and self.config.method == "orps":
+            await self._critique(node)
+        return node
+
+    async def _generated_tests(self) -> list[TestCase]:
+        if self._gentests is None:
+            return list(self.generated)
+        try:
+            await asyncio.shield(self._gentests)
+        except (BudgetExhausted, asyncio.CancelledError):
+            pass
+        except Exception as exc:  # generated tests are a bonus: a failure is reported, not fatal
+            self.ctx.notice(f"generated tests unavailable: {exc}", "warning")
+        return list(self.generated)
+
+    async def _execute(self, node: Node) -> None:
+        generated = await self._generated_tests()
+        visible = list(self.problem.visible_tests)
+        job = self.problem.job(node.code, tests=visible + generated)
+        report = await self.ctx.execute(job)
+        node.execution = Execution.from_report(report, len(visible))
+        node.status = "executed"
+        node.outcome_score = outcome_score(node, self.suspect)
+        ex = node.execution
+        self.ctx.emit(NodeExecuted(node_id=node.id, passed=ex.passed, total=ex.total,
+                                   generated_passed=ex.generated_passed, generated_total=len(ex.generated),
+                                   verdicts=ex.verdicts(), cpu_ms=ex.cpu_ms, peak_rss_kb=ex.peak_rss_kb,
+                                   compile_error=ex.compile_error, node=node))
+
+    async def _critique(self, node: Node) -> None:
+        messages = [Message(role="system", content=render("critic_system")),
+                    Message(role="user", content=render("critic_task", statement=self.problem.statement.strip(),
+                                                        code=node.code.rstrip(),
+                                                        report=format_report(node.execution, self.suspect)))]
+        options = GenerationOptions(temperature=self.config.critic_temperature, max_tokens=self.config.critic_max_tokens,
+                                    seed=self._seed(node.id, 1),
+                                    json_schema=CRITIC_SCHEMA if self.ctx.model.supports_json_schema else None)
+        try:
+            completion = await self.ctx.call("critic", options, messages=messages, node_id=node.id)
+        except ModelError as exc:
+            self.ctx.notice(f"critic call for {node.id} failed: {exc}", "warning")
+            return
+        critique = parse_critique(completion.text)
+        if critique.score is None:
+            self.ctx.notice(f"the critic's reply for {node.id} has no score; ranking goes by execution only", "warning")
+        node.critique = critique
+        node.status = "critiqued"
+        self.ctx.emit(NodeCritiqued(node_id=node.id, score=critique.score, summary=critique.summary(), node=node))
+
+    async def _run_specs(self, specs: list[Spec]) -> list[Node]:
+        results = await asyncio.gather(*(self._develop(s) for s in specs), return_exceptions=True)
+        nodes, budget_error, other = [], None, None
+        for r in results:
+            if isinstance(r, BudgetExhausted):
+                budget_error = r
+            elif isinstance(r, BaseException):
+                other = other or r
+            elif r is not None:
+                nodes.append(r)
+        if other is not None:
+            raise other
+        if budget_error is not None:
+            raise budget_error
+        return nodes
+
+    # ------------------------------------------------------------------ analysis between rounds
+
+    def runnable(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.runnable]
+
+    def _update_suspects(self) -> None:
+        nodes = self.runnable()
+        names = [t.name for t in self.problem.visible_tests]
+        if len(names) < 2:
+            return
+        for name in names:
+            if name in self.suspect:
+                continue
+            passers = [n for n in nodes if name in n.execution.passed_names()]
+            strong = [n for n in nodes if set(names) - n.execution.passed_names() == {name}]
+            if not passers and len(strong) >= 2:
+                self.suspect.add(name)
+                self.ctx.notice(f"visible test '{name}' looks wrong: {len(strong)} candidates pass every other test "
+                                "and all fail it; it is reported, not chased", "warning")
+        for n in nodes:
+            n.outcome_score = outcome_score(n, self.suspect)
+
+    def _update_trust(self) -> None:
+        if not self.generated:
+            return
+        try:
+            from .gentests import codet_rank
+        except ImportError:
+            return
+        ids = [t.name for t in self.generated]
+        matrix = {n.id: {t.name for t in n.execution.generated if t.verdict == "AC"} for n in self.runnable()}
+        if not matrix:
+            return
+        self.trust = dict(codet_rank(matrix, ids).test_trust)
+
+    def _fully_passing(self, node: Node) -> bool:
+        if visible_ratio(node, self.suspect) < 1.0:
+            return False
+        return not node.execution.generated or generated_ratio(node, self.trust) >= 0.999
+
+    def _beam(self, candidates: list[Node]) -> list[Node]:
+        ranked = sorted(candidates, key=lambda n: beam_key(n, self.suspect, self.trust), reverse=True)
+        return ranked[: self.config.beam]
+
+    # ------------------------------------------------------------------ methods
+
+    async def _orps(self) -> None:
+        cfg = self.config
+        if cfg.generated_tests:
+            self._gentests = asyncio.create_task(self._make_generated_tests())
+        frontier = await self._run_specs([self._chat_spec(None, 0, strategy(i)) for i in range(cfg.initial)])
+        beam: list[Node] = []
+        best_key = None
+        stale_rounds = 0
+        for r in range(1, cfg.rounds + 1):
+            self._update_suspects()
+            self._update_trust()
+            await self._find_counterexamples()
+            pool = [n for n in {id(x): x for x in beam + frontier}.values() if n.runnable]
+            new_beam = self._beam(pool)
+            for n in pool:
+                if n not in new_beam and n.status != "pruned":
+                    n.status = "pruned"
+                    self.ctx.emit(NodePruned(node_id=n.id, reason=f"outside the beam after round {r - 1}"))
+            beam = new_beam
+            best = beam[0] if beam else None
+            self.ctx.emit(RoundDone(round=r - 1, best_node_id=best.id if best else None,
+                                    best_pass_ratio=visible_ratio(best, self.suspect) if best else 0.0,
+                                    beam=[n.id for n in beam]))
+            if best is None:
+                self.stop_reason = "no runnable candidate to refine"
+                return
+            key = beam_key(best, self.suspect, self.trust)[:4]
+            stale_rounds = stale_rounds + 1 if key == best_key else 0
+            best_key = key
+            if cfg.adaptive and self._fully_passing(best):
+                if best.critique is None or best.critique.done or (best.critique.score or 0) >= 5 or stale_rounds >= 1:
+                    self.stop_reason = ("solved: the best candidate passes every visible and generated test "
+                                        "and the last round brought no further gain")
+                    return
+            specs = []
+            for b in beam:
+                if b.critique and b.critique.done and self._fully_passing(b):
+                    continue  # the critic's sentinel ends this branch
+                for j in range(cfg.branching):
+                    specs.append(self._chat_spec(b, r, strategy(r * cfg.branching + j + int(b.id[1:]))))
+            if not specs:
+                self.stop_reason = "every branch was judged done"
+                return
+            frontier = await self._run_specs(specs)
+        self._update_suspects()
+        self._update_trust()
+        self.stop_reason = f"all {cfg.rounds} refinement rounds done"
+
+    def _sample_count(self) -> int:
+        cfg = self.config
+        if cfg.max_calls is not None:
+            return cfg.max_calls
+        return cfg.initial + cfg.beam * cfg.branching * cfg.rounds
+
+    async def _sample(self, hinted: bool) -> None:
+        """Best-of-N (and orps on completion-only models): independent samples, picked by execution."""
+        n = self._sample_count()
+        plain = "a straightforward approach that is clearly correct"
+        if self.can_chat:
+            specs = [self._chat_spec(None, 0, strategy(i) if hinted else plain, role="sample") for i in range(n)]
+        else:
+            specs = [self._completion_spec(0, strategy(i) if hinted else plain) for i in range(n)]
+        await self._run_specs(specs)
+        self._update_suspects()
+        self.stop_reason = f"{n} samples drawn"
+
+    async def _cot(self) -> None:
+        if not self.can_chat:
+            await self._run_specs([self._completion_spec(0, "think through the examples, then write the code")])
+            self.stop_reason = "one chain-of-thought sample"
+            return
+        messages = [system_message(self.problem), task_message(self.problem, "", template="cot_task")]
+        await self._run_specs([self._chat_spec(None, 0, "chain of thought", role="cot", messages=messages)])
+        self.stop_reason = "one chain-of-thought sample"
+
+    async def _reflexion(self) -> None:
+        """Generate, run, reflect in words on the real report, retry; one chain, until it passes."""
+        if not self.can_chat:
+            await self._sample(hinted=False)
+            return
+        plain = "a straightforward approach that is clearly correct"
+        spec = self._chat_spec(None, 0, plain, role="reflexion")
+        history = list(spec.messages)
+        node = (await self._run_specs([spec]) or [None])[0]
+        round_ = 0
+        while node is not None:
+            if node.runnable and self._fully_passing(node):
+                self.stop_reason = "reflexion: the program passes the tests"
+                return
+            round_ += 1
+            if node.code:
+                history.append(Message(role="assistant", content=f"```python\n{node.code.rstrip()}\n```"))
+                report = format_report(node.execution, self.suspect) if node.execution else "(not run)"
+            else:
+                history.append(Message(role="assistant", content=node.reasoning or "(no code)"))
+                report = f"No program could be taken from the reply: {node.invalid_reason}"
+            history.append(Message(role="user", content=render("reflexion_reflect", report=report)))
+            reflection = await self.ctx.call("reflexion", GenerationOptions(
+                temperature=self.config.temperature, max_tokens=300, seed=self._seed(node.id, 2)),
+                messages=history, node_id=node.id)
+            history.append(Message(role="assistant", content=reflection.text.strip()[:2000]))
+            history.append(Message(role="user", content=render("reflexion_retry")))
+            spec = self._chat_spec(node, round_, "reflexion retry", role="reflexion", messages=list(history))
+            node = (await self._run_specs([spec]) or [None])[0]
+        self.stop_reason = "reflexion chain ended"
+
+    # ------------------------------------------------------------------ generated tests
+
+    async def _make_generated_tests(self) -> None:
+        try:
+            from . import gentests
+        except ImportError:
+            return
+        if self.problem.kind == "function":
+            if not self.problem.entry_point:
+                return
+            made = await gentests.generate_function_tests(self.ctx, max_tests=self.config.max_generated_tests,
+                                                          seed=self.config.seed)
+        else:
+            self._stdio_tools = await gentests.generate_stdio_tools(self.ctx, seed=self.config.seed)
+            if self._stdio_tools is None:
+                return
+            made = await gentests.stdio_generated_tests(self.ctx, self._stdio_tools,
+                                                        count=self.config.max_generated_tests)
+        self.generated = [g.test.model_copy(update={"name": f"gen-{i + 1}"}) for i, g in enumerate(made)]
+        if self.generated:
+            self.ctx.notice(f"{len(self.generated)} extra tests generated; they are trusted by agreement between "
+                            "candidates (CodeT), never blindly")
+
+    async def _find_counterexamples(self) -> None:
+        if not (self.config.counterexamples and self.problem.kind == "stdio" and self._stdio_tools is not None):
+            return
+        try:
+            from .counterexample import find_counterexample
+        except ImportError:
+            return
+        strong = [n for n in self.runnable() if visible_ratio(n, self.suspect) == 1.0
+                  and n.code_hash not in self._checked_for_counterexample]
+        for node in self._beam(strong)[:2]:
+            self._checked_for_counterexample.add(node.code_hash)
+            found = await find_counterexample(self.ctx, node.code, self._stdio_tools)
+            if found is None:
+                continue
+            name = f"counterexample-{len(self.counterexamples) + 1}"
+            self.counterexamples.append({"node_id": node.id, "name": name, **found.model_dump()})
+            test = TestCase(name=name, input=found.input, output=found.expected)
+            self.generated.append(test)
+            self.ctx.notice(f"{node.id} fails a generated input (shrunk to {len(found.input)} characters): "
+                            f"added as test {name}")
+            for other in self.runnable():  # every candidate is checked on the new test
+                rep = await self.ctx.execute(self.problem.job(other.code, tests=[test]))
+                other.execution.generated.extend(TestOutcome.from_result(r) for r in rep.results)
+
+    # ------------------------------------------------------------------ final pick
+
+    async def _measure_finalists(self, finalists: list[Node]) -> None:
+        tests = list(self.problem.visible_tests) + list(self.generated)
+        for node in finalists:
+            recorded = self.recorded.get(node.code_hash)
+            if recorded is not None:
+                node.final_cpu_ms = recorded
+                continue
+            if not tests:
+                continue
+            rep = await self.ctx.execute(self.problem.job(node.code, tests=tests, repeat=self.config.repeat_final))
+            total = rep.cpu_ms_total()
+            if total is not None and rep.compile_error is None:
+                node.final_cpu_ms = total
+                self.measured[node.code_hash] = total
+
+    async def _estimate_complexity(self, node: Node) -> None:
+        try:
+            from .complexity import estimate_complexity, scaled_function_tests, stdio_size_tests
+        except ImportError:
+            return
+        try:
+            if self.problem.kind == "function":
+                make_test = scaled_function_tests(self.problem, None)
+            elif self._stdio_tools is not None:
+                make_test = await stdio_size_tests(self.ctx, self._stdio_tools)
+            else:
+                make_test = None
+            if make_test is None:
+                return
+            estimate = await estimate_complexity(self.ctx, node.code, make_test)
+        except BudgetExhausted:
+            raise
+        except Exception as exc:  # a measurement that cannot be made is reported, not fatal
+            self.ctx.notice(f"complexity estimate failed for {node.id}: {exc}", "warning")
+            return
+        if estimate is not None and estimate.label:
+            node.complexity = estimate.label
+            if estimate.projected_ms_at_limit is not None and estimate.limit_n:
+                node.complexity += f" (~{estimate.projected_ms_at_limit:.0f} ms at n={estimate.limit_n:,})"
+
+    async def _finalize(self) -> SearchResult:
+        self._update_suspects()
+        self._update_trust()
+        runnable = self.runnable()
+        for n in runnable:
+            n.outcome_score = outcome_score(n, self.suspect)
+        if runnable:
+            order = sorted(runnable, key=lambda n: beam_key(n, self.suspect, self.trust), reverse=True)
+            top = visible_ratio(order[0], self.suspect)
+            finalists = [n for n in order if visible_ratio(n, self.suspect) == top][: self.config.finalists]
+            await self._measure_finalists(finalists)
+            ranking_nodes = sorted(runnable, key=lambda n: final_key(n, self.suspect, self.trust))
+            if self.config.complexity and ranking_nodes:
+                await self._estimate_complexity(ranking_nodes[0])
+        else:
+            ranking_nodes = []
+        ranking = [n.id for n in ranking_nodes]
+        best = ranking[0] if ranking else None
+        if not self.nodes:
+            self.stop_reason += "; no candidate was produced"
+        b = self.ctx.budget
+        timeline = self.ctx.timeline.totals()
+        timeline["sandbox_hidden_share"] = self.ctx.timeline.sandbox_hidden_share()
+        result = SearchResult(
+            problem_id=self.problem.id, method=self.config.method, model=self.ctx.model.spec,
+            can_chat=self.can_chat, nodes=list(self.nodes.values()), ranking=ranking, best_node_id=best,
+            stop_reason=self.stop_reason, suspect_tests=sorted(self.suspect), generated_tests=self.generated,
+            test_trust=self.trust, counterexamples=self.counterexamples,
+            budget={"calls": b.calls, "max_calls": b.max_calls, "prompt_tokens": b.prompt_tokens,
+                    "completion_tokens": b.completion_tokens, "tokens": b.tokens, "wall_s": round(b.wall_s, 3)},
+            timeline=timeline, notices=list(self.ctx.notices), unverified=not self.problem.visible_tests,
+            config=self.config)
+        self.ctx.emit(Finished(best_node_id=best, ranking=ranking, stop_reason=self.stop_reason,
+                               summary={"calls": b.calls, "tokens": b.tokens, "nodes": len(self.nodes)}))
+        return result
