@@ -324,7 +324,8 @@ def llama_server(tmp_path_factory):
         [sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf()),
          "--model_alias", "gemma", "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "2048", "--n_threads", str(os.cpu_count() or 1)],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})  # as the embedded backend does
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 180
