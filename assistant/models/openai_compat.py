@@ -72,8 +72,7 @@ class OpenAICompatModel(ModelBackend):
     supports_json_schema = True
 
     def __init__(self, urls: list[str] | str, model: str, *, api_key: str | None = None,
-                 timeout: float = 600.0, down_s: float = 30.0, context_tokens: int = 8192,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 timeout: float = 600.0, down_s: float = 30.0, context_tokens: int = 8192) -> None:
         if isinstance(urls, str):
             urls = [urls]
         urls = [u.strip().rstrip("/") for u in urls if u.strip()]
@@ -94,7 +93,7 @@ class OpenAICompatModel(ModelBackend):
         self._rr = 0
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=5.0),
-                                       headers=headers, transport=transport)
+                                       headers=headers)
 
     @property
     def spec(self) -> str:
