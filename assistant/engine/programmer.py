@@ -142,8 +142,10 @@ def parse_completion(problem: Problem, program_prefix: str, continuation: str) -
     return got
 
 
-COMPLETION_STOPS = {"function": ["\nif __name__", "\n```", "\n# Test", "\n# Example", "\nassert "],
-                    "stdio": ["\nif __name__", "\n```", "\n# Problem", "\nmain()"]}
+# Two blank lines end a top-level function in PEP 8 code: where a base model's solution usually
+# stops and its rambling (tests, prints, another problem) starts.
+COMPLETION_STOPS = {"function": ["\n\n\n", "\nif __name__", "\n```", "\n# Test", "\n# Example", "\nassert "],
+                    "stdio": ["\n\n\n", "\nif __name__", "\n```", "\n# Problem", "\nmain()"]}
 
 
 def completion_stops(problem: Problem) -> list[str]:

@@ -70,6 +70,12 @@ class TraceWriter:
                      "options": self.options, "orps_version": __version__,
                      "timestamp": _now_iso()})
 
+    def write_record(self, record: dict[str, Any]) -> None:
+        """Any other line of the run (measurements, the result); replay skips non-request lines."""
+        if record.get("type") in ("header", "request"):
+            raise ValueError("header and request lines are written by write_header() and record()")
+        self._write(record)
+
     def record(self, request: ModelRequest, *, response: Completion | None = None,
                error: str | None = None, started: str | None = None,
                elapsed_s: float = 0.0) -> None:

@@ -1,0 +1,179 @@
+"""`orps solve PROBLEM`: search for solutions and print the ranked candidates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from ..config import load_settings
+from ..engine.events import Event
+from ..engine.search import SearchConfig
+from ..errors import UserError
+from . import console, err_console, main
+from .sandbox_cmd import cli_sandbox, sandbox_option
+
+
+def open_cli_model(spec: str | None):
+    """The model a command asked for (or the configured default); errors are one line."""
+    from ..models import open_model
+    from ..models.base import ModelError
+
+    spec = spec or load_settings().model
+    try:
+        return open_model(spec)
+    except ModelError as exc:
+        raise UserError(str(exc)) from None
+
+
+def output_path(problem_id: str, out: Path | None) -> Path:
+    """Where the best solution goes: --out as given, else a new file that clobbers nothing."""
+    if out is not None:
+        return out
+    from ..engine.programmer import slug
+    base = Path(f"{slug(problem_id)}.solution.py")
+    candidate, n = base, 2
+    while candidate.exists():
+        candidate = base.with_name(f"{slug(problem_id)}.solution-{n}.py")
+        n += 1
+    return candidate
+
+
+class Progress:
+    """One line per event that matters, on stderr, so stdout stays clean for --json."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def __call__(self, event: Event) -> None:
+        if self.quiet:
+            if event.type == "notice" and event.level != "info":
+                err_console.print(f"[yellow]{event.level}:[/] {event.message}", soft_wrap=True)
+            return
+        t = f"[dim]{event.t:6.1f}s[/]"
+        if event.type == "node_created":
+            origin = f"from {event.parent_id}" if event.parent_id else "new"
+            if event.invalid:
+                err_console.print(f"{t} {event.node_id} ({origin}, round {event.round}): [red]no program[/] - {event.invalid}")
+            elif event.duplicate_of:
+                err_console.print(f"{t} {event.node_id} ({origin}): same program as {event.duplicate_of}, not rerun")
+        elif event.type == "node_executed":
+            colour = "green" if event.passed == event.total and event.total else "yellow" if event.passed else "red"
+            extra = f", generated {event.generated_passed}/{event.generated_total}" if event.generated_total else ""
+            cpu = f", {event.cpu_ms:.1f} ms CPU" if event.cpu_ms is not None else ""
+            ce = " [red]compile error[/]" if event.compile_error else ""
+            err_console.print(f"{t} {event.node_id} ran: [{colour}]{event.passed}/{event.total} passed[/]{extra}{cpu}{ce}")
+        elif event.type == "node_critiqued":
+            score = f"{event.score}/5" if event.score is not None else "no score"
+            err_console.print(f"{t} {event.node_id} critic {score}: {event.summary}", soft_wrap=True)
+        elif event.type == "round_done":
+            err_console.print(f"{t} [bold]round {event.round} done[/]: best {event.best_node_id} "
+                              f"({event.best_pass_ratio:.0%} visible), beam {', '.join(event.beam)}")
+        elif event.type == "notice":
+            style = {"warning": "yellow", "error": "red"}.get(event.level, "cyan")
+            err_console.print(f"{t} [{style}]{event.level}:[/] {event.message}", soft_wrap=True)
+        elif event.type == "finished":
+            err_console.print(f"{t} finished: {event.stop_reason}")
+
+
+def print_ranking(result, out: Path | None, trace: Path | None) -> None:
+    from ..modes.solve import candidate_rows
+    rows = candidate_rows(result)
+    table = Table(title=escape(f"{result.problem_id}: {result.method} with {result.model}"), title_justify="left")
+    for col, kw in [("#", {"justify": "right"}), ("node", {}), ("visible", {"justify": "right"}),
+                    ("generated", {"justify": "right"}), ("CPU ms", {"justify": "right"}),
+                    ("mem MB", {"justify": "right"}), ("complexity", {}), ("critic", {"overflow": "fold"})]:
+        table.add_column(col, **kw)
+    for r in rows[:15]:
+        ok = r["visible_passed"] == r["visible_total"] and r["visible_total"]
+        vis = f"[{'green' if ok else 'yellow'}]{r['visible_passed']}/{r['visible_total']}[/]"
+        gen = f"{r['generated_passed']}/{r['generated_total']}" if r["generated_total"] else "-"
+        cpu = f"{r['cpu_ms']:.1f}" if r["cpu_ms"] is not None else "-"
+        mem = f"{r['peak_memory_mb']:.0f}" if r["peak_memory_mb"] else "-"
+        critic = (f"{r['critic_score']}/5 " if r["critic_score"] is not None else "") + (r["critique"] or "")
+        if r["compile_error"]:
+            critic = "compile error: " + r["compile_error"].splitlines()[0]
+        table.add_row(str(r["rank"]), r["id"], vis, gen, cpu, mem, r["complexity"] or "-", critic[:120])
+    console.print(table)
+    invalid = sum(1 for n in result.nodes if n.status == "invalid")
+    dup = sum(1 for n in result.nodes if n.status == "duplicate")
+    b = result.budget
+    console.print(f"{len(result.nodes)} candidates ({invalid} without a program, {dup} duplicates) · "
+                  f"{b['calls']} model calls · {b['tokens']} tokens · {b['wall_s']:.1f}s · {result.stop_reason}")
+    if result.suspect_tests:
+        console.print(f"[yellow]suspect visible tests (likely wrong):[/] {', '.join(result.suspect_tests)}")
+    if result.unverified:
+        console.print("[yellow]unverified:[/] the problem has no tests; the result was checked only on generated tests")
+    if out is not None:
+        console.print(f"best solution ({result.best_node_id}) written to {out}")
+    elif not rows:
+        console.print("[red]no runnable candidate[/]")
+    if trace is not None:
+        console.print(f"trace: {trace}  (replay with --model replay:{trace})", soft_wrap=True)
+
+
+@main.command("solve")
+@click.argument("problem")
+@click.option("--model", "model_spec", help="embedded[:PATH.gguf] | ollama:NAME | openai:URL[,URL]#MODEL | replay:TRACE.jsonl")
+@click.option("--method", type=click.Choice(["orps", "bon", "cot", "reflexion"]), default="orps", show_default=True)
+@click.option("--budget", "max_calls", type=click.IntRange(1), default=None, help="Model-call budget (default 40).")
+@click.option("--max-tokens", type=click.IntRange(1), default=None, help="Token budget.")
+@click.option("--max-time", "max_wall_s", type=click.FloatRange(min=1), default=None, help="Wall-time budget, seconds.")
+@click.option("--rounds", type=click.IntRange(0), default=None, help="Refinement rounds (R).")
+@click.option("--beam", type=click.IntRange(1), default=None, help="Beam width (K).")
+@click.option("--initial", type=click.IntRange(1), default=None, help="Round-0 candidates.")
+@click.option("--parallel", type=click.IntRange(1), default=None, help="Concurrent model requests.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-generated-tests", is_flag=True, help="Do not ask the model for extra tests.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema in the README).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the best solution here (default: a new file).")
+@click.option("--trace", "trace_path", type=click.Path(path_type=Path), help="Write the run trace here.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@click.option("--tui", is_flag=True, help="Watch the search in the terminal UI.")
+@sandbox_option
+def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, parallel,
+              seed, no_generated_tests, as_json, out, trace_path, quiet, tui, sandbox_choice) -> None:
+    """Search for solutions to PROBLEM and rank them by real execution.
+
+    PROBLEM: an online-judge-tools directory, a Competitive Companion JSON file, a dataset record
+    FILE.jsonl#ID, or a Markdown/text statement with sample blocks.
+    """
+    from ..modes.solve import default_trace_path, result_json, solve
+    from ..problems import load_problem
+
+    prob = load_problem(problem)
+    settings = load_settings()
+    overrides = {k: v for k, v in dict(method=method, max_calls=max_calls, max_tokens=max_tokens, max_wall_s=max_wall_s,
+                                        rounds=rounds, beam=beam, initial=initial, parallel=parallel,
+                                        seed=seed).items() if v is not None}
+    if no_generated_tests:
+        overrides["generated_tests"] = False
+    config = SearchConfig(**overrides)
+    if tui:
+        from tui.app import run_app  # the TUI consumes the same engine API
+        run_app(mode="solve", problem=prob, config=config, model_spec=model_spec, sandbox_choice=sandbox_choice)
+        return
+    trace = trace_path or default_trace_path(settings.runs_dir, prob, method)
+    model = open_cli_model(model_spec)
+    with cli_sandbox(sandbox_choice) as sb:
+        if not quiet and not as_json:
+            err_console.print(f"solving {prob.id} ({prob.kind}, {len(prob.visible_tests)} visible tests) with "
+                              f"{escape(model.spec)} \\[{method}], {sb.name} sandbox")
+        try:
+            result = asyncio.run(solve(prob, model, sb, config, on_event=Progress(quiet or as_json), trace=trace))
+        finally:
+            asyncio.run(model.aclose())
+    written = None
+    if result.best is not None and result.best.code:
+        written = output_path(prob.id, out)
+        written.write_text(result.best.code, encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(result_json(result, written, trace), indent=2))
+    else:
+        print_ranking(result, written, trace)
+    sys.exit(0 if result.best is not None else 1)

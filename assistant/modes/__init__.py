@@ -1,0 +1,1 @@
+"""Modes: solve, fix and hint, each built on the engine."""
