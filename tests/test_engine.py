@@ -1,0 +1,260 @@
+"""The search engine driven by scripted models on the real (local) sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.engine.search import SearchConfig
+from assistant.models.base import Completion, ModelError
+from assistant.models.replay import ReplayModel
+from assistant.models.scripted import ScriptedModel
+from assistant.modes.solve import result_json, solve
+from assistant.problems.model import Problem
+from sandbox import TestCase
+
+ADD = Problem(id="add", kind="function", statement="Return the sum of a and b.", entry_point="add",
+              visible_tests=[TestCase(name="t1", code="assert add(1, 2) == 3"),
+                             TestCase(name="t2", code="assert add(-1, 1) == 0"),
+                             TestCase(name="t3", code="assert add(10, 5) == 15")])
+
+CORRECT = "def add(a, b):\n    return a + b\n"
+SLOW = "def add(a, b):\n    total = a\n    for _ in range(200000):\n        pass\n    return total + b\n"
+WRONG = "def add(a, b):\n    return a - b\n"
+
+
+def block(code: str, prose: str = "Here is my approach.") -> str:
+    return f"{prose}\n```python\n{code}```\n"
+
+
+def is_critic(req) -> bool:
+    return req.kind == "chat" and "strict reviewer" in req.messages[0].content
+
+
+def critic_reply(req, score_pass=5, score_fail=2) -> str:
+    report = req.messages[-1].content
+    passed = "Summary: 3/3 tests passed" in report or "Summary: 2/2 tests passed" in report
+    return json.dumps({"analysis": "all good" if passed else "wrong operator", "complexity": "O(1)",
+                       "suggestion": "none" if passed else "use +", "score": score_pass if passed else score_fail,
+                       "done": passed})
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, event):
+        self.events.append(event)
+
+    def types(self):
+        return [e.type for e in self.events]
+
+
+def cfg(**kw) -> SearchConfig:
+    base = dict(generated_tests=False, complexity=False, repeat_final=1, max_calls=20)
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+async def test_orps_refines_a_wrong_candidate_and_picks_the_correct_one(local_sandbox):
+    def handler(req):
+        if is_critic(req):
+            return critic_reply(req)
+        last = req.messages[-1].content
+        if "execution report" in last:  # refinement of a wrong parent
+            return block(CORRECT, "The report shows the sign is wrong; fixed.")
+        return block(WRONG)
+
+    model = ScriptedModel(handler=handler)
+    rec = Recorder()
+    result = await solve(ADD, model, local_sandbox, cfg(initial=2, beam=1, branching=1, rounds=2), on_event=rec)
+    best = result.best
+    assert best.code == CORRECT
+    assert best.parent_id is not None  # it came from refinement
+    assert best.execution.passed == 3
+    # the refinement prompt carried the real report: expected vs actual of the parent
+    refine_req = next(r for r in model.requests if not is_critic(r) and "execution report" in r.messages[-1].content)
+    assert "expected: 3" in refine_req.messages[-1].content and "actual:   -1" in refine_req.messages[-1].content
+    assert "wrong operator" in refine_req.messages[-1].content  # and the critique
+    types = rec.types()
+    assert types.index("node_created") < types.index("node_executed") < types.index("node_critiqued")
+    assert types[-1] == "finished" and "round_done" in types
+    assert result.budget["calls"] == len(model.requests)
+
+
+async def test_duplicates_are_not_executed_or_critiqued_twice(local_sandbox):
+    def handler(req):
+        if is_critic(req):
+            return critic_reply(req, score_pass=4)
+        return block(CORRECT, "Same idea, different words.")  # every sample is the same program
+
+    model = ScriptedModel(handler=handler)
+    rec = Recorder()
+    result = await solve(ADD, model, local_sandbox, cfg(initial=3, rounds=0), on_event=rec)
+    dup = [n for n in result.nodes if n.status == "duplicate"]
+    assert len(dup) == 2 and all(n.duplicate_of == "n0" for n in dup)
+    assert sum(1 for e in rec.events if e.type == "node_executed") == 1
+    assert sum(1 for r in model.requests if is_critic(r)) == 1
+    assert result.ranking == ["n0"]
+
+
+async def test_final_pick_prefers_passing_then_cheaper(local_sandbox):
+    replies = {"n0": WRONG, "n1": SLOW, "n2": CORRECT}
+
+    def handler(req):
+        if is_critic(req):
+            return critic_reply(req, score_pass=5)
+        i = sum(1 for r in model.requests if not is_critic(r)) - 1
+        return block(list(replies.values())[i])
+
+    model = ScriptedModel(handler=handler)
+    result = await solve(ADD, model, local_sandbox, cfg(initial=3, rounds=0, repeat_final=3, parallel=1))
+    by_code = {result.node(i).code: i for i in result.ranking}
+    assert result.ranking.index(by_code[CORRECT]) < result.ranking.index(by_code[SLOW]) \
+        < result.ranking.index(by_code[WRONG])
+    fast, slow = result.node(by_code[CORRECT]), result.node(by_code[SLOW])
+    assert fast.final_cpu_ms is not None and slow.final_cpu_ms is not None and fast.final_cpu_ms < slow.final_cpu_ms
+
+
+async def test_budget_cap_stops_the_search(local_sandbox):
+    model = ScriptedModel(handler=lambda req: critic_reply(req) if is_critic(req) else block(WRONG + "\n# v%d\n" % len(req.messages)))
+    result = await solve(ADD, model, local_sandbox, cfg(max_calls=3, initial=4))
+    assert result.budget["calls"] <= 3 and len(model.requests) <= 3
+    assert "budget" in result.stop_reason
+
+
+async def test_garbage_replies_become_invalid_nodes_and_the_run_goes_on(local_sandbox):
+    garbage = ["I would solve this with a loop.",  # no code at all
+               "```python\ndef add(a, b):\n    return (a +\n",  # cut off
+               "```cpp\nint add(int a, int b) { return a + b; }\n```",  # wrong language
+               "x" * 300_000,  # a huge reply
+               block("def plus(a, b):\n    return a + b\n"),  # wrong name
+               block(CORRECT)]
+    model = ScriptedModel(handler=lambda req: critic_reply(req) if is_critic(req) else garbage.pop(0))
+    result = await solve(ADD, model, local_sandbox, cfg(initial=6, rounds=0, parallel=1, critic=False))
+    reasons = [n.invalid_reason for n in result.nodes if n.status == "invalid"]
+    assert len(reasons) == 5
+    assert any("no Python code block" in r for r in reasons)
+    assert any("cut off" in r for r in reasons)
+    assert any("cpp" in r for r in reasons)
+    assert any("does not define `add`" in r for r in reasons)
+    assert result.best.code == CORRECT
+
+
+async def test_critic_reply_without_a_score_is_reported(local_sandbox):
+    model = ScriptedModel(handler=lambda req: "Looks fine to me." if is_critic(req) else block(CORRECT))
+    rec = Recorder()
+    result = await solve(ADD, model, local_sandbox, cfg(initial=1, rounds=0), on_event=rec)
+    assert result.best.critique.score is None
+    assert any("has no score" in n for n in result.notices)
+
+
+async def test_completion_only_model_falls_back_to_sampling(local_sandbox):
+    problem = ADD.model_copy(update={"starter_code": 'def add(a, b):\n    """Return a + b."""\n'})
+    bodies = ["    return a - b\n", "    return a + b\n\n\nprint(add(1, 2))\n", "    return b + a\n"]
+    model = ScriptedModel(responses=bodies, can_chat=False)
+    rec = Recorder()
+    result = await solve(problem, model, local_sandbox, cfg(max_calls=3), on_event=rec)
+    assert all(r.kind == "complete" for r in model.requests)
+    assert any("completion-only" in n for n in result.notices)
+    assert result.best.execution.passed == 3
+    assert "print(" not in result.best.code  # the rambling after the function was cut
+    assert not any(e.type == "node_critiqued" for e in rec.events)
+
+
+async def test_suspect_visible_test_is_flagged_not_chased(local_sandbox):
+    problem = ADD.model_copy(update={"visible_tests": ADD.visible_tests + [
+        TestCase(name="wrong", code="assert add(2, 2) == 5")]})  # a wrong visible test
+    codes = [CORRECT, "def add(a, b):\n    return sum((a, b))\n", WRONG]
+    model = ScriptedModel(handler=lambda req: critic_reply(req, score_pass=4) if is_critic(req) else block(codes.pop(0)))
+    result = await solve(problem, model, local_sandbox, cfg(initial=3, rounds=0, parallel=1))
+    assert result.suspect_tests == ["wrong"]
+    assert result.node(result.ranking[0]).code != WRONG
+    assert any("looks wrong" in n for n in result.notices)
+
+
+async def test_replay_reproduces_the_ranking_exactly(local_sandbox, tmp_path):
+    codes = [WRONG, SLOW, CORRECT, "def add(a, b):\n    return (a * 2 + b * 2) // 2\n"]
+
+    def handler(req):
+        if is_critic(req):
+            return critic_reply(req, score_pass=4)
+        n = sum(1 for r in model.requests if not is_critic(r)) - 1
+        return block(codes[n % len(codes)])
+
+    model = ScriptedModel(handler=handler)
+    trace = tmp_path / "run.jsonl"
+    config = cfg(initial=4, rounds=1, beam=2, branching=1, repeat_final=2)
+    first = await solve(ADD, model, local_sandbox, config, trace=trace)
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert lines[0]["type"] == "header" and lines[0]["options"]["problem"] == "add"
+    assert any(rec["type"] == "measurement" for rec in lines)
+    second = await solve(ADD, ReplayModel(trace), local_sandbox, config, trace=tmp_path / "again.jsonl")
+    assert second.ranking == first.ranking
+    assert [second.node(i).code for i in second.ranking] == [first.node(i).code for i in first.ranking]
+    # a different problem asks different questions: the trace cannot answer them
+    other = ADD.model_copy(update={"statement": "Return a plus b, but differently."})
+    with pytest.raises(ModelError, match="not in the trace|no recorded"):
+        await solve(other, ReplayModel(trace), local_sandbox, config)
+
+
+async def test_baselines_share_the_accounting(local_sandbox):
+    model = ScriptedModel(handler=lambda req: block(WRONG if len(req.messages) < 3 else CORRECT))
+    bon = await solve(ADD, model, local_sandbox, cfg(method="bon", max_calls=5))
+    assert bon.budget["calls"] == 5 and len(bon.nodes) == 5
+    assert not any(is_critic(r) for r in model.requests)
+
+    model = ScriptedModel(handler=lambda req: block(CORRECT, "Step 1: restate. Step 2: examples."))
+    cot = await solve(ADD, model, local_sandbox, cfg(method="cot", max_calls=5))
+    assert cot.budget["calls"] == 1 and "step by step" in model.requests[0].messages[-1].content
+
+    replies = [block(WRONG), "I subtracted instead of adding.", block(CORRECT)]
+    model = ScriptedModel(responses=replies)
+    refl = await solve(ADD, model, local_sandbox, cfg(method="reflexion", max_calls=10))
+    assert refl.best.code == CORRECT and refl.budget["calls"] == 3
+    assert "expected: 3" in model.requests[1].messages[-1].content  # the reflection saw the real report
+
+
+async def test_unreachable_model_is_one_clear_error(local_sandbox):
+    model = ScriptedModel(handler=lambda req: ModelError("cannot reach Ollama at http://127.0.0.1:1: start it with `ollama serve`"))
+    with pytest.raises(ModelError, match="ollama serve"):
+        await solve(ADD, model, local_sandbox, cfg())
+
+
+async def test_problem_without_tests_is_unverified(local_sandbox):
+    problem = Problem(id="hello", kind="stdio", statement="Print hello.")
+    model = ScriptedModel(handler=lambda req: critic_reply(req) if is_critic(req) else block("print('hello')\n"))
+    result = await solve(problem, model, local_sandbox, cfg(initial=1, rounds=0))
+    assert result.unverified and result.best is not None
+    assert any("unverified" in n for n in result.notices)
+
+
+async def test_stdio_problem_and_json_document(local_sandbox, tmp_path):
+    problem = Problem(id="sum", kind="stdio", statement="Print the sum of two integers.",
+                      visible_tests=[TestCase(name="s1", input="1 2\n", output="3"),
+                                     TestCase(name="s2", input="5 5\n", output="10")])
+    code = "a, b = map(int, input().split())\nprint(a + b)\n"
+    model = ScriptedModel(handler=lambda req: critic_reply(req) if is_critic(req) else block(code))
+    result = await solve(problem, model, local_sandbox, cfg(initial=1, rounds=0))
+    doc = result_json(result, tmp_path / "out.py", None)
+    assert doc["schema"] == 1 and doc["best"]["visible_passed"] == 2
+    assert set(doc["best"]) >= {"rank", "id", "visible_passed", "visible_total", "generated_passed", "cpu_ms",
+                                "peak_memory_mb", "complexity", "critic_score", "critique", "code"}
+    json.dumps(doc)  # serialisable
+
+
+def test_token_counts_come_from_the_backend(local_sandbox):
+    import asyncio
+    reply = Completion(text=block(CORRECT), prompt_tokens=111, completion_tokens=22)
+    model = ScriptedModel(handler=lambda req: reply)
+    result = asyncio.run(solve(ADD, model, local_sandbox, cfg(initial=1, rounds=0, critic=False)))
+    assert result.budget["prompt_tokens"] == 111 and result.budget["completion_tokens"] == 22
+
+
+def test_trace_path_default_is_under_runs_dir(tmp_path):
+    from assistant.modes.solve import default_trace_path
+    path = default_trace_path(tmp_path, ADD, "orps")
+    assert path.parent == tmp_path and path.name.endswith("-add-orps.jsonl")
+    assert isinstance(path, Path)
