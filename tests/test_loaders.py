@@ -396,3 +396,15 @@ def test_gcj_statements_parse_to_their_samples_and_limits():
         exact += got == want
         assert p.time_limit_s == rec["time_limit_s"], rec["id"]
     assert exact >= 75
+
+
+def test_helpers_from_earlier_snippets_are_carried_forward():
+    from assistant.problems.loaders import carry_definitions
+    snippets = ["import math\ndef helper(x):\n    return x + 1\nassert helper(1) == 2",
+                "assert helper(2) == 3 and math.pi > 3",
+                "def helper(x):\n    return x\nassert helper(5) == 5"]
+    out = carry_definitions(snippets)
+    assert out[0] == snippets[0]
+    assert out[1].endswith(snippets[1]) and "def helper(x):\n    return x + 1" in out[1] and "import math" in out[1]
+    assert "assert helper(1) == 2" not in out[1]  # only definitions travel, never asserts
+    assert out[2] == snippets[2]  # a snippet that defines its own helper keeps it
