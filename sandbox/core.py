@@ -14,8 +14,8 @@ from .worker import RunnerFailure, WorkerLost, WorkerLostDuring
 
 log = logging.getLogger(__name__)
 
-LOCAL_WARNING = ("no Docker engine: running candidates with the LOCAL sandbox (weaker isolation: {isolation}). "
-                 "Start Docker and build the image (`orps sandbox build`) for full isolation.")
+LOCAL_WARNING = ("{reason}; candidates run in the LOCAL sandbox, with weaker isolation ({isolation}). "
+                 "For full isolation start Docker and build the image once with `orps sandbox build`.")
 
 # a runner gets this long beyond the tests' own wall limits before it is declared lost
 _SLACK_S = 10.0
@@ -223,8 +223,7 @@ def open_sandbox(settings: SandboxSettings | None = None, backend: str | None = 
     local = LocalBackend(settings, ro_binds=tuple(mounts or ()))
     warning = None
     if choice == "auto":
-        warning = LOCAL_WARNING.format(isolation=local.isolation)
-        warning = f"{reason.split(':')[0]}. " + warning
+        warning = LOCAL_WARNING.format(reason=reason.split(":")[0].split(" (")[0], isolation=local.isolation)
         if warn is not None:
             warn(warning)
     return Sandbox(local, warning)
