@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -63,3 +64,52 @@ def load_settings(**overrides) -> Settings:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err.get("loc", ())) or "?"
         raise UserError(f"{path if path.is_file() else 'environment'}: invalid setting {where}: {err['msg']}") from None
+
+
+def _merge(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def save_settings(updates: dict[str, Any]) -> Path:
+    """Merge `updates` (nested dicts are TOML sections) into the config file and write it.
+
+    Keys the file already holds and `updates` does not name are kept; a key set to None is
+    removed (TOML has no null). The result is validated as `Settings` before anything is
+    written, so a bad value is a one-line UserError and the file stays as it was.
+    """
+    import tomli_w
+
+    path = config_path()
+    current: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            current = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UserError(f"{path}: not a valid TOML config file: {exc}") from None
+
+    def drop_none(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
+    data = drop_none(_merge(current, updates))
+    known = {k: v for k, v in data.items() if k in Settings.model_fields}
+    try:
+        Settings.model_validate(known)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "?"
+        raise UserError(f"{path}: invalid setting {where}: {err['msg']}") from None
+    text = tomli_w.dumps(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the config file ({exc.strerror or exc})") from None
+    return path
