@@ -191,7 +191,8 @@ async def test_scaled_strings_ints_kwargs_and_nested_lists(local_sandbox):
     assert (await run_one(local_sandbox, rev, checker, scaled_function_tests(rev)(25))).passed
     fib = Problem(id="f", kind="function", entry_point="fib", statement="fib",
                   visible_tests=[TestCase(code="assert fib(10) == 55"), TestCase(code="assert fib(1, 7) == 1")])
-    assert (await run_one(local_sandbox, fib, "def fib(n):\n    assert n == 20\n", scaled_function_tests(fib)(20))).passed
+    checker = "def fib(n):\n    assert n == 20\n"
+    assert (await run_one(local_sandbox, fib, checker, scaled_function_tests(fib)(20))).passed
     grid = Problem(id="g", kind="function", entry_point="g", statement="grid",
                    visible_tests=[TestCase(code="assert g([[1, 2], [3]]) == 3")])
     # inner lists are copies: a candidate that mutates one row does not change the others

@@ -191,7 +191,8 @@ async def test_slow_brute_force_limits_the_sizes_tried(local_sandbox):
                   "        s = sum(a[i] for i in idx)\n        best = s if best is None else max(best, s)\n"
                   "print(best)\n")
     fixed_size = ("import random\nseed, size = map(int, input().split())\nrandom.seed(seed)\n"
-                  "print(size)\nprint(*[random.randint(-9, 9) if size < 3 else random.randint(1, 9) for _ in range(size)])\n")
+                  "print(size)\n"
+                  "print(*[random.randint(-9, 9) if size < 3 else random.randint(1, 9) for _ in range(size)])\n")
     problem = MAX_SUB_STDIO.model_copy(update={"visible_tests": []})
     ctx = ctx_for(local_sandbox, problem)
     found = await find_counterexample(ctx, KADANE_FROM_ZERO, StdioTools(generator=fixed_size, brute=slow_brute),

@@ -311,3 +311,10 @@ def test_codet_with_no_passes_trusts_nothing():
     assert result.test_trust == {"t1": 0.0}
     assert result.candidate_scores == {"a": 0.0, "b": 0.0}
     assert len(result.groups) == 1 and result.groups[0].candidates == ["a", "b"]
+
+
+def test_split_tools_reply_ignores_words_inside_the_previous_block():
+    generator = ("import random\n\ndef generate(seed, size):\n    random.seed(seed)\n    print(size)\n\n"
+                 "generate(*map(int, input().split()))\n")
+    reply = f"### Generator\n```python\n{generator}```\n```python\n{BRUTE}```\n"
+    assert split_tools_reply(reply) == (generator, BRUTE)

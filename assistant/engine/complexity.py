@@ -120,7 +120,8 @@ def fit_complexity(points: list[tuple[int, float]]) -> ComplexityFit:
         errors[key] = math.sqrt(sum(sq.values()) / len(sq))
         fits[key] = (a / scale, b)
     best = min(errors.values())
-    chosen = next(k for k, _, _ in _CLASSES if k in errors and errors[k] <= best * PREFER_LOWER_FACTOR + PREFER_LOWER_SLACK)
+    margin = best * PREFER_LOWER_FACTOR + PREFER_LOWER_SLACK
+    chosen = next(k for k, _, _ in _CLASSES if k in errors and errors[k] <= margin)
     a, b = fits[chosen]
     g = dict((k, fn) for k, _, fn in _CLASSES)[chosen]
     mean = statistics.fmean(times)

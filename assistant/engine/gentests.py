@@ -485,10 +485,13 @@ _SECTION = re.compile(r"(generat|brute|reference|naive|slow)", re.I)
 def split_tools_reply(reply: str) -> tuple[str | None, str | None]:
     """(generator, brute force) from a chat reply with two Python blocks; labels decide, else content."""
     found: list[tuple[str | None, str]] = []
+    prev_end = 0
     for m in _FENCE_BLOCK.finditer(reply):
+        # a label is text between the previous block and this one (never code of the previous block)
+        before = reply[max(prev_end, m.start() - 160): m.start()]
+        prev_end = m.end()
         if m.group(2).lower() not in ("", "python", "py", "python3", "py3"):
             continue
-        before = reply[max(0, m.start() - 160): m.start()]
         labels = _SECTION.findall(before)
         label = None
         if labels:
