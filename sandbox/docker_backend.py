@@ -20,6 +20,7 @@ import struct
 import tarfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 OWNER_LABEL = "org.orps.owner"
 HOST_LABEL = "org.orps.host"
+POOL_LABEL = "org.orps.pool"
 SANDBOX_UID = 10001
 
 
@@ -260,6 +262,7 @@ class DockerBackend:
                                f"`orps sandbox build` (or use `--sandbox local`)")
         self.image = info
         self.host = socket.gethostname()
+        self.pool_id = uuid.uuid4().hex[:12]  # one process may hold several sandboxes
         self.reaped = reap_stale(self.client, self.host)
         self._seq = 0
         self._seq_lock = threading.Lock()
@@ -295,7 +298,7 @@ class DockerBackend:
             stdin_open=True,
             detach=False,
             tty=False,
-            labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: self.host},
+            labels={LABEL: "1", OWNER_LABEL: str(os.getpid()), HOST_LABEL: self.host, POOL_LABEL: self.pool_id},
             environment={"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/work", "LANG": "C.UTF-8"},
         )
 
@@ -306,7 +309,7 @@ class DockerBackend:
         docker = _docker()
         try:
             container = self.client.containers.create(
-                name=f"orps-sandbox-{os.getpid()}-{seq}-{int(time.time() * 1000) % 100000}",
+                name=f"orps-sandbox-{self.pool_id}-{seq}",
                 **self._container_kwargs())
             sock_io = self.client.api.attach_socket(
                 container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
@@ -323,7 +326,8 @@ class DockerBackend:
         return worker
 
     def containers(self) -> list:
-        return self.client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={os.getpid()}"})
+        """This sandbox's containers (not those of other sandboxes in the same process)."""
+        return self.client.containers.list(all=True, filters={"label": f"{POOL_LABEL}={self.pool_id}"})
 
     def close(self) -> None:
         self.pool.close()

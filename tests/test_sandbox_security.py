@@ -189,3 +189,15 @@ def test_stale_containers_are_reaped_at_start():
             stale.remove(force=True)
         except docker.errors.NotFound:
             pass
+
+
+@pytest.mark.docker
+def test_closing_one_sandbox_leaves_another_in_the_same_process_alone(docker_sandbox):
+    from sandbox import Sandbox
+    from sandbox.docker_backend import DockerBackend
+    docker_sandbox.start()
+    other = Sandbox(DockerBackend(SandboxSettings(pool_size=1)))
+    other.start()
+    other.close()
+    assert docker_sandbox.backend.containers()  # still there
+    assert run_fn(docker_sandbox, "def f():\n    return 42\n").verdict is Verdict.AC
