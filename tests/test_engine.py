@@ -258,3 +258,32 @@ def test_trace_path_default_is_under_runs_dir(tmp_path):
     path = default_trace_path(tmp_path, ADD, "orps")
     assert path.parent == tmp_path and path.name.endswith("-add-orps.jsonl")
     assert isinstance(path, Path)
+
+
+async def test_generated_tests_are_run_and_trusted_by_agreement(local_sandbox):
+    # visible tests cannot tell these apart; the generated tests can (one of them is wrong)
+    problem = Problem(id="absval", kind="function", statement="Return the absolute value of x.", entry_point="absval",
+                      visible_tests=[TestCase(name="v1", code="assert absval(3) == 3")])
+    good = "def absval(x):\n    return x if x >= 0 else -x\n"
+    good2 = "def absval(x):\n    return abs(x)\n"
+    bad = "def absval(x):\n    return x\n"
+    codes = [bad, good, good2]
+
+    def handler(req):
+        if is_critic(req):
+            return json.dumps({"analysis": "ok", "suggestion": "", "score": 3, "done": False})
+        if "meticulous software tester" in req.messages[0].content:
+            return "```python\nassert absval(-2) == 2\nassert absval(0) == 0\nassert absval(-5) == 4\n```"
+        return block(codes.pop(0))
+
+    model = ScriptedModel(handler=handler)
+    result = await solve(problem, model, local_sandbox, cfg(initial=3, rounds=0, parallel=1, generated_tests=True))
+    assert [t.code for t in result.generated_tests] == ["assert absval(-2) == 2", "assert absval(0) == 0",
+                                                         "assert absval(-5) == 4"]
+    # the wrong test (-5 -> 4) is passed by nobody: it earns no trust; the right ones do
+    trust = result.test_trust
+    assert trust["gen-3"] < trust["gen-1"] and trust["gen-3"] < trust["gen-2"]
+    best = result.best
+    assert best.code in (good, good2)
+    assert best.execution.generated_passed == 2
+    assert result.node(result.ranking[-1]).code == bad

@@ -389,6 +389,10 @@ class Engine:
     async def _sample(self, hinted: bool) -> None:
         """Best-of-N (and orps on completion-only models): independent samples, picked by execution."""
         n = self._sample_count()
+        if hinted and self.config.generated_tests:
+            # orps on a base model: generated tests (trusted by CodeT agreement) help pick among samples
+            self._gentests = asyncio.create_task(self._make_generated_tests())
+            n = max(1, n - 1)  # the test-writing call comes out of the same budget
         plain = "a straightforward approach that is clearly correct"
         if self.can_chat:
             specs = [self._chat_spec(None, 0, strategy(i) if hinted else plain, role="sample") for i in range(n)]
@@ -396,6 +400,7 @@ class Engine:
             specs = [self._completion_spec(0, strategy(i) if hinted else plain) for i in range(n)]
         await self._run_specs(specs)
         self._update_suspects()
+        self._update_trust()
         self.stop_reason = f"{n} samples drawn"
 
     async def _cot(self) -> None:
