@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from ..engine.search import SearchConfig
 from ..errors import UserError
-from . import console, err_console, main
+from . import err_console, main
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 
@@ -128,8 +128,8 @@ def bench_cmd(report_files, dataset, limit, ids, method, model_spec, max_calls, 
     rows = [doc["summary"]]
     click.echo(bench.markdown_table(rows, bench.report_notes(rows)), nl=False)
     skipped = ", ".join(f"{n} {reason}" for reason, n in doc["skipped_reasons"].items())
-    console.print(f"{doc['benchmarked']} problems ({run.ran} run now, {run.resumed} from the results file)"
+    err_console.print(f"{doc['benchmarked']} problems ({run.ran} run now, {run.resumed} from the results file)"
                   + (f"; {doc['skipped_count']} skipped: {escape(skipped)}" if doc["skipped_count"] else "")
                   + (f"; {run.ignored_lines} unreadable lines ignored" if run.ignored_lines else ""), soft_wrap=True)
-    console.print(f"results: {escape(str(results_path))} · traces: {escape(str(bench.traces_dir(results_path)))}",
+    err_console.print(f"results: {escape(str(results_path))} · traces: {escape(str(bench.traces_dir(results_path)))}",
                   soft_wrap=True)
