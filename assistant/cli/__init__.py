@@ -50,11 +50,16 @@ def main(ctx: click.Context, verbose: int) -> None:
     logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
                         format="%(levelname)s %(name)s: %(message)s")
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from tui.app import run_app  # `orps` alone opens the terminal UI
+            run_app()
+        else:
+            click.echo(ctx.get_help())
 
 
 def _register() -> None:
     from . import bench_cmd, judge_cmd, sandbox_cmd, solve_cmd  # noqa: F401  (commands attach themselves to `main`)
+    from . import tui_cmd  # noqa: F401
 
 
 _register()

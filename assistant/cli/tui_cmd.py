@@ -1,0 +1,63 @@
+"""`orps tui [PROBLEM|REPO]`: the terminal UI, on the start screen or straight on a problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import UserError
+from . import main
+from .sandbox_cmd import sandbox_option
+
+
+@main.command("tui")
+@click.argument("target", required=False)
+@click.option("--model", "model_spec", help="embedded[:PATH.gguf] | ollama:NAME | openai:URL[,URL]#MODEL | replay:TRACE.jsonl")
+@click.option("--method", type=click.Choice(["orps", "bon", "cot", "reflexion"]), default=None)
+@click.option("--budget", "max_calls", type=click.IntRange(1), default=None, help="Model-call budget.")
+@click.option("--max-tokens", type=click.IntRange(1), default=None, help="Token budget.")
+@click.option("--max-time", "max_wall_s", type=click.FloatRange(min=1), default=None, help="Wall-time budget, seconds.")
+@click.option("--rounds", type=click.IntRange(0), default=None, help="Refinement rounds (R).")
+@click.option("--beam", type=click.IntRange(1), default=None, help="Beam width (K).")
+@click.option("--initial", type=click.IntRange(1), default=None, help="Round-0 candidates.")
+@click.option("--original", type=click.Path(path_type=Path, dir_okay=False),
+              help="Your own program: the diff tab compares candidates with it.")
+@click.option("--no-companion", is_flag=True, help="Do not listen for Competitive Companion.")
+@sandbox_option
+def tui_cmd(target, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, original,
+            no_companion, sandbox_choice) -> None:
+    """Open the terminal UI; with PROBLEM, start solving it at once.
+
+    PROBLEM is anything `orps solve` takes. A git repository (REPO) opens in fix mode once
+    `orps fix` is available. Without an argument the start screen opens: a problem file, a
+    pasted statement, recent runs, and problems pushed by Competitive Companion
+    (127.0.0.1:27121 by default; the port is in the settings).
+    """
+    from tui.app import run_app
+    from tui.prefs import load_prefs
+
+    from ..problems import load_problem
+    from ..problems.loaders import read_text
+
+    original_code = read_text(original, str(original)) if original else None
+    overrides = {k: v for k, v in dict(method=method, max_calls=max_calls, max_tokens=max_tokens,
+                                        max_wall_s=max_wall_s, rounds=rounds, beam=beam,
+                                        initial=initial).items() if v is not None}
+    if target is None:
+        if overrides:
+            raise UserError("budget and search options need a PROBLEM (or set them in the settings screen)")
+        run_app(model_spec=model_spec, sandbox_choice=sandbox_choice, original=original_code,
+                companion=not no_companion)
+        return
+    path = Path(target).expanduser()
+    try:
+        problem = load_problem(target)
+    except UserError:
+        if path.is_dir() and (path / ".git").exists():
+            raise UserError(f"{target}: a git repository: the TUI opens repositories in fix mode, and "
+                            "`orps fix` is not in this version yet") from None
+        raise
+    config = load_prefs().search_config(**overrides)
+    run_app(mode="solve", problem=problem, config=config, model_spec=model_spec, sandbox_choice=sandbox_choice,
+            original=original_code, companion=not no_companion)

@@ -1,0 +1,240 @@
+"""The orps terminal UI: start, run and settings screens over the engine's public API and events.
+
+`run_app()` is what `orps`, `orps tui` and `orps solve --tui` call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+from assistant.config import Settings, load_settings
+from assistant.engine.search import SearchConfig
+from assistant.errors import UserError
+from assistant.problems import Problem
+
+from .companion import CompanionListener
+from .modes import ModeJob, SolveJob
+from .prefs import TuiPrefs, load_prefs
+from .runner import EngineLoop, ModelFactory, Resources
+from .screens.run import RunScreen
+from .screens.settings import SettingsScreen
+from .screens.start import StartScreen
+
+
+class CompanionProblem(Message):
+    def __init__(self, problem: Problem, path: Path) -> None:
+        super().__init__()
+        self.problem, self.path = problem, path
+
+
+class CompanionError(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class SandboxWarning(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class OrpsApp(App):
+    CSS_PATH = "orps.tcss"
+    TITLE = "orps"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [Binding("ctrl+s", "settings", "Settings", show=False),
+                Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, *, settings: Settings | None = None, prefs: TuiPrefs | None = None,
+                 job: ModeJob | None = None, model_spec: str | None = None, sandbox_choice: str | None = None,
+                 model_factory: ModelFactory | None = None, sandbox: Any = None,
+                 companion_port: int | None = -1, original: str | None = None, **kw: Any) -> None:
+        """`companion_port`: -1 takes the configured port (if enabled), None disables the
+        listener, 0 asks for any free port (tests)."""
+        super().__init__(**kw)
+        self.settings = settings or load_settings()
+        self.prefs = prefs or load_prefs()
+        self.model_spec = model_spec              # from the command line: wins over the settings
+        self.sandbox_choice = sandbox_choice
+        self.original = original
+        self._initial_job = job
+        self._companion_port = companion_port
+        self.companion: CompanionListener | None = None
+        self.companion_error: str | None = None
+        self.engine = EngineLoop()
+        self.resources = Resources(self.settings.sandbox, model_factory=model_factory, sandbox=sandbox,
+                                   sandbox_choice=sandbox_choice,
+                                   warn=lambda text: self.post_message(SandboxWarning(text)))
+
+    # ------------------------------------------------------------------ life cycle
+
+    def on_mount(self) -> None:
+        self.push_screen(StartScreen())
+        self.start_companion()
+        if self._initial_job is not None:
+            self.push_screen(RunScreen(self._initial_job))
+
+    async def on_unmount(self) -> None:
+        self.stop_companion()
+        self.engine.close(self.resources.aclose())
+
+    # ------------------------------------------------------------------ jobs
+
+    def current_model_spec(self) -> str:
+        return self.model_spec or self.settings.model
+
+    def search_config(self) -> SearchConfig:
+        return self.prefs.search_config()
+
+    def solve(self, problem: Problem, config: SearchConfig | None = None, model_spec: str | None = None,
+              label: str = "", trace: bool = True) -> RunScreen | None:
+        """Open a run screen solving `problem` (a trace goes to the runs directory)."""
+        from assistant.modes.solve import default_trace_path
+
+        config = config or self.search_config()
+        trace_path = default_trace_path(self.settings.runs_dir, problem, config.method) if trace else None
+        job = SolveJob(problem, config, model_spec or self.current_model_spec(), original=self.original,
+                       trace=trace_path, label=label)
+        return self.open_job(job)
+
+    def open_job(self, job: ModeJob) -> RunScreen | None:
+        current = self.screen
+        if isinstance(current, RunScreen) and current.state.running:
+            self.notify(f"a search is running: stop it (escape) before opening {job.title}", severity="warning")
+            return None
+        screen = RunScreen(job)
+        if isinstance(current, RunScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+        return screen
+
+    def open_repo(self, path: Path) -> None:
+        self.notify(f"{path}: a git repository: repairing a repository needs `orps fix`, "
+                    "which this version does not have yet", severity="error")
+
+    def action_home(self) -> None:
+        """Back to the start screen (it is always at the bottom of the stack)."""
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, StartScreen):
+            self.pop_screen()
+        if not isinstance(self.screen, StartScreen):
+            self.pop_screen()
+
+    def action_settings(self) -> None:
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def apply_settings(self, settings: Settings, prefs: TuiPrefs) -> None:
+        sandbox_changed = settings.sandbox != self.settings.sandbox
+        companion_changed = (prefs.companion, prefs.companion_port) != (self.prefs.companion,
+                                                                         self.prefs.companion_port)
+        self.settings, self.prefs = settings, prefs
+        self.model_spec = None  # the saved model is the one to use from now on
+        if sandbox_changed:
+            self.engine.submit(self.resources.reconfigure(settings.sandbox, self.sandbox_choice))
+        if companion_changed and self._companion_port == -1:
+            self.stop_companion()
+            self.start_companion()
+
+    # ------------------------------------------------------------------ Competitive Companion
+
+    def start_companion(self) -> None:
+        port = self._companion_port
+        if port is None or (port == -1 and not self.prefs.companion):
+            return
+        if port == -1:
+            port = self.prefs.companion_port
+        listener = CompanionListener(on_problem=lambda p, path: self.post_message(CompanionProblem(p, path)),
+                                     on_error=lambda text: self.post_message(CompanionError(text)), port=port)
+        try:
+            listener.start()
+        except UserError as exc:
+            self.companion_error = str(exc)
+            self.notify(str(exc), severity="warning", timeout=10)
+            return
+        self.companion, self.companion_error = listener, None
+
+    def stop_companion(self) -> None:
+        if self.companion is not None:
+            self.companion.stop()
+            self.companion = None
+
+    def companion_status(self) -> str:
+        if self.companion is not None:
+            return f"Competitive Companion: listening on 127.0.0.1:{self.companion.port}"
+        if self.companion_error:
+            return "Competitive Companion: not listening (port in use)"
+        return "Competitive Companion: off (settings)"
+
+    def on_companion_problem(self, message: CompanionProblem) -> None:
+        problem = message.problem
+        self.notify(f"Competitive Companion: {problem.title or problem.id} "
+                    f"({len(problem.visible_tests)} samples)")
+        for screen in self.screen_stack:
+            if isinstance(screen, StartScreen):
+                screen.set_path(str(message.path))
+        self.solve(problem)
+
+    def on_companion_error(self, message: CompanionError) -> None:
+        self.notify(message.text, severity="error")
+
+    def on_sandbox_warning(self, message: SandboxWarning) -> None:
+        self.notify(message.text, severity="warning", timeout=15)
+
+
+def run_app(mode: str = "start", problem: Problem | None = None, config: SearchConfig | None = None,
+            model_spec: str | None = None, sandbox_choice: str | None = None, original: str | None = None,
+            companion: bool = True) -> None:
+    """Run the TUI: on the start screen, or straight on a job (`mode` "solve" with `problem`)."""
+    app_kw: dict[str, Any] = dict(model_spec=model_spec, sandbox_choice=sandbox_choice, original=original,
+                                  companion_port=-1 if companion else None)
+    if mode in ("fix", "hint"):
+        raise UserError(f"the TUI cannot run `orps {mode}` yet: that mode is not in this version")
+    app = OrpsApp(**app_kw)
+    if mode == "solve":
+        if problem is None:
+            raise UserError("solve needs a problem")
+        from assistant.modes.solve import default_trace_path
+
+        config = config or app.prefs.search_config()
+        spec = model_spec or app.settings.model
+        app._initial_job = SolveJob(problem, config, spec, original=original,
+                                    trace=default_trace_path(app.settings.runs_dir, problem, config.method))
+    elif mode != "start":
+        raise UserError(f"unknown TUI mode '{mode}'")
+    with _logging_to_file():
+        app.run()
+
+
+class _logging_to_file:
+    """While the UI owns the terminal, log records go to DATA_DIR/tui.log instead of stderr."""
+
+    def __enter__(self) -> None:
+        import logging
+
+        from assistant.config import data_dir
+
+        root = logging.getLogger()
+        self.saved = root.handlers[:]
+        try:
+            path = data_dir() / "tui.log"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError:
+            handler = logging.NullHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.handlers = [handler]
+
+    def __exit__(self, *exc) -> None:
+        import logging
+
+        root = logging.getLogger()
+        for handler in root.handlers:
+            handler.close()
+        root.handlers = self.saved

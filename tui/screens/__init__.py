@@ -1,0 +1,1 @@
+"""The TUI's screens: start, run, settings, and the small modal dialogs."""

@@ -1,0 +1,85 @@
+"""Per-test verdicts of one candidate, and the highlighted test's expected vs actual output."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from assistant.engine.node import Execution, TestOutcome
+
+from ..format import VERDICT_STYLE, fmt_mb, fmt_ms, one_line
+
+
+class TestVerdicts(Vertical):
+    __test__ = False  # not a pytest class
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.outcomes: list[TestOutcome] = []
+
+    def compose(self):
+        yield Static("", classes="tests-header")
+        yield DataTable(cursor_type="row", zebra_stripes=True, classes="tests-table")
+        with VerticalScroll(classes="tests-detail-scroll"):
+            yield Static("", classes="tests-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label in ("test", "verdict", "CPU ms", "MB", "expected", "actual"):
+            table.add_column(label, key=label)
+
+    def show(self, node_id: str | None, execution: Execution | None, source: str | None = None) -> None:
+        header = self.query_one(".tests-header", Static)
+        table = self.query_one(DataTable)
+        table.clear()
+        self.outcomes = []
+        if execution is None:
+            header.update(Text(f"{node_id}: not run" if node_id else "select a candidate", style="dim"))
+            self.query_one(".tests-detail", Static).update("")
+            return
+        visible, generated = execution.visible, execution.generated
+        summary = Text(f"{node_id}: {execution.passed}/{execution.total} visible", style="bold")
+        if generated:
+            summary.append(f", {execution.generated_passed}/{len(generated)} generated")
+        if source:
+            summary.append(f" ({source})", style="italic")
+        if execution.compile_error:
+            summary.append(f"  compile error: {execution.compile_error.splitlines()[0]}", style="bold blue")
+        if execution.sandbox_error:
+            summary.append(f"  sandbox error: {execution.sandbox_error.splitlines()[0]}", style="red")
+        header.update(summary)
+        self.outcomes = list(visible) + list(generated)
+        for i, t in enumerate(self.outcomes):
+            table.add_row(Text(t.name), Text(t.verdict, style=VERDICT_STYLE.get(t.verdict, "")),
+                          Text(fmt_ms(t.cpu_ms), justify="right"), Text(fmt_mb(t.peak_rss_kb), justify="right"),
+                          Text(one_line(t.expected, 24)), Text(one_line(t.actual, 24)), key=str(i))
+        self.show_detail(0)
+
+    def show_detail(self, index: int) -> None:
+        detail = self.query_one(".tests-detail", Static)
+        if not (0 <= index < len(self.outcomes)):
+            detail.update("")
+            return
+        t = self.outcomes[index]
+        grid = Table.grid(padding=(0, 2), expand=True)
+        grid.add_column(ratio=1)
+        grid.add_column(ratio=1)
+        grid.add_row(Text("expected", style="bold"), Text("actual", style="bold"))
+        grid.add_row(Text(t.expected if t.expected is not None else "(not compared)"),
+                     Text(t.actual if t.actual is not None else "(none)",
+                          style="" if t.verdict == "AC" else "red"))
+        parts: list = [Text.assemble((f"{t.name}: ", "bold"), (t.verdict, VERDICT_STYLE.get(t.verdict, "")),
+                                     f"  {t.detail}" if t.detail else "")]
+        parts.append(grid)
+        if t.traceback:
+            parts.append(Text(t.traceback.rstrip(), style="red"))
+        elif t.stdout and t.actual is None:
+            parts.append(Text("stdout: " + t.stdout.rstrip(), style="dim"))
+        from rich.console import Group
+        detail.update(Group(*parts))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.show_detail(event.cursor_row)
