@@ -39,6 +39,7 @@ class NodeExecuted(Event):
     cpu_ms: float | None = None
     peak_rss_kb: int | None = None
     compile_error: str | None = None
+    regressions: int | None = Field(None, description="fix mode: previously passing tests the patch broke")
     node: Node | None = Field(None, description="a snapshot of the node after this step")
 
 

@@ -118,6 +118,7 @@ class Node(BaseModel):
     final_cpu_ms: float | None = Field(None, description="median CPU over repeated runs (finalists)")
     tokens: int = 0
     pinned: bool = False
+    diff: str | None = Field(None, description="fix mode: the candidate patch as a unified diff")
 
     @property
     def runnable(self) -> bool:

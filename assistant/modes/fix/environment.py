@@ -1,0 +1,456 @@
+"""Where a repository's tests run: an image with its dependencies (Docker) or the host's pytest.
+
+Docker: an image derived from the sandbox image, with a virtual environment at /opt/orps-env
+holding pytest, pytest-timeout and the repository's declared dependencies (requirements*.txt,
+pyproject.toml [project] dependencies and test/dev extras, setup.cfg install_requires and test
+extras). It is tagged by a hash of those files and of the base image, so it is built once per
+dependency change. Only the build reaches the network (docker build's default bridge network),
+with the host's pip configuration and CA bundle copied in so pip works behind the same proxy or
+private index; tests later run in the sandbox's locked-down containers with no network.
+
+Local (no Docker): the host's own pytest runs inside the local sandbox (bubblewrap when the
+machine has it); which interpreter and which confinement is reported to the user.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import importlib.util
+import io
+import os
+import re
+import sys
+import tarfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.api import Job, Limits, SandboxError, TestCase
+
+from ...errors import UserError
+from .workspace import Snapshot
+
+ENV_IMAGE_REPO = "orps-fix-env"
+ENV_PREFIX = "/opt/orps-env"
+ENV_PYTHON = f"{ENV_PREFIX}/bin/python"
+SANDBOX_REPO = "/repo"  # where the snapshot is mounted inside a container
+RECIPE_VERSION = "1"
+TEST_REQUIREMENTS = ["pytest", "pytest-timeout"]
+TEST_EXTRAS = ("test", "tests", "testing", "dev")
+
+# The derived image. Works on the Debian sandbox base (python3 from Debian, maybe without pip or
+# ensurepip: then pip is bootstrapped from the host's own pip, copied into the build context) and
+# on the official python:3.11-slim base (which has both).
+DOCKERFILE = """\
+ARG BASE=orps-sandbox
+FROM ${BASE}
+USER root
+COPY orps-build/ /tmp/orps-build/
+RUN set -e; \\
+    export PIP_CONFIG_FILE=/tmp/orps-build/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1 \\
+        PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1; \\
+    if [ -f /tmp/orps-build/ca.crt ]; then \\
+        export SSL_CERT_FILE=/tmp/orps-build/ca.crt REQUESTS_CA_BUNDLE=/tmp/orps-build/ca.crt; fi; \\
+    if ! python3 -m venv ENV_PREFIX >/dev/null 2>&1; then \\
+        rm -rf ENV_PREFIX; python3 -m venv --without-pip ENV_PREFIX; fi; \\
+    if ENV_PREFIX/bin/python -m pip --version >/dev/null 2>&1; then \\
+        ENV_PREFIX/bin/python -m pip install -r /tmp/orps-build/requirements.txt; \\
+    elif [ -d /tmp/orps-build/pip/pip ]; then \\
+        echo "the base image has no pip: using the host's pip"; \\
+        PYTHONPATH=/tmp/orps-build/pip ENV_PREFIX/bin/python -m pip install -r /tmp/orps-build/requirements.txt; \\
+    else echo "ERROR: the base image has no pip and the host's pip could not be copied in" >&2; exit 1; fi; \\
+    ENV_PREFIX/bin/python -c "import pytest, pytest_timeout"; \\
+    rm -rf /tmp/orps-build; chmod -R a+rX ENV_PREFIX
+USER 10001:10001
+""".replace("ENV_PREFIX", ENV_PREFIX)
+
+
+# --------------------------------------------------------------------------- dependency files
+
+@dataclass
+class Dependencies:
+    requirements: list[str]                 # lines for the generated requirements.txt
+    sources: list[str]                      # repo files they came from
+    notes: list[str] = field(default_factory=list)
+    digest_input: list[tuple[str, str]] = field(default_factory=list)
+
+    def digest(self, base_id: str) -> str:
+        h = hashlib.sha256()
+        h.update(f"recipe {RECIPE_VERSION}\nbase {base_id}\n".encode())
+        h.update(DOCKERFILE.encode())
+        for name, content in sorted(self.digest_input):
+            h.update(f"\0{name}\0{content}".encode())
+        return h.hexdigest()
+
+
+_LOCAL_REQ = re.compile(r"^(-e\s+|--editable\s+)?(\.{1,2}(/.*)?|file:.*|/.*)$")
+
+
+def _requirement_lines(snap: Snapshot, rel: str, seen: set[str], notes: list[str]) -> list[str]:
+    """A requirements file with its `-r`/`-c` includes inlined and local-path lines dropped."""
+    if rel in seen:
+        return []
+    seen.add(rel)
+    text = snap.read(rel)
+    if text is None:
+        notes.append(f"{rel}: not found in the repository (skipped)")
+        return []
+    out = []
+    for raw in text.splitlines():
+        line = raw.split(" #")[0].strip() if not raw.lstrip().startswith("#") else ""
+        if not line:
+            continue
+        m = re.match(r"^(-r|--requirement|-c|--constraint)\s*(?:=\s*)?(\S+)$", line)
+        if m:
+            inc = (Path(rel).parent / m.group(2)).as_posix()
+            inc = os.path.normpath(inc)
+            out += _requirement_lines(snap, inc, seen, notes)
+            continue
+        if _LOCAL_REQ.match(line):
+            continue  # the project itself: its code is on sys.path when pytest runs from the root
+        out.append(line)
+    return out
+
+
+def _pyproject(snap: Snapshot, notes: list[str]) -> list[str] | None:
+    text = snap.read("pyproject.toml")
+    if text is None:
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{snap.root / 'pyproject.toml'}: not valid TOML: {exc}") from None
+    project = data.get("project") or {}
+    reqs = [r for r in project.get("dependencies") or [] if isinstance(r, str)]
+    extras = project.get("optional-dependencies") or {}
+    for name in TEST_EXTRAS:
+        reqs += [r for r in extras.get(name) or [] if isinstance(r, str)]
+    groups = data.get("dependency-groups") or {}
+    for name in TEST_EXTRAS:
+        reqs += [r for r in groups.get(name) or [] if isinstance(r, str)]
+    if not project and (data.get("tool") or {}).get("poetry"):
+        notes.append("pyproject.toml: Poetry dependency tables are not read; list the test dependencies "
+                     "in requirements.txt or [project]")
+    own = (project.get("name") or "").lower().replace("_", "-")
+    # a self-reference such as "pkg[test]" in an extra names the project itself: not installable
+    return [r for r in reqs if not own or re.split(r"[\s\[<>=!~;]", r, 1)[0].lower().replace("_", "-") != own]
+
+
+def _setup_cfg(snap: Snapshot) -> list[str] | None:
+    text = snap.read("setup.cfg")
+    if text is None:
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error as exc:
+        raise UserError(f"{snap.root / 'setup.cfg'}: cannot be read: {str(exc).splitlines()[0]}") from None
+    reqs: list[str] = []
+
+    def lines(value: str) -> list[str]:
+        return [ln.split("#")[0].strip() for ln in value.splitlines() if ln.split("#")[0].strip()]
+
+    if parser.has_option("options", "install_requires"):
+        reqs += lines(parser.get("options", "install_requires"))
+    if parser.has_section("options.extras_require"):
+        for name in TEST_EXTRAS:
+            if parser.has_option("options.extras_require", name):
+                reqs += lines(parser.get("options.extras_require", name))
+    return reqs
+
+
+def requirement_files(snap: Snapshot) -> list[str]:
+    names = []
+    for rel in snap.files:
+        if "/" in rel:
+            continue
+        low = rel.lower()
+        if low.endswith(".txt") and "requirements" in low:
+            names.append(rel)
+    return sorted(names)
+
+
+def collect_dependencies(snap: Snapshot) -> Dependencies:
+    notes: list[str] = []
+    reqs = list(TEST_REQUIREMENTS)
+    sources = []
+    digest_input = []
+    seen: set[str] = set()
+    for rel in requirement_files(snap):
+        reqs += _requirement_lines(snap, rel, seen, notes)
+        sources.append(rel)
+    for rel in sorted(seen):
+        digest_input.append((rel, snap.read(rel) or ""))
+    py = _pyproject(snap, notes)
+    if py is not None:
+        reqs += py
+        sources.append("pyproject.toml")
+        digest_input.append(("pyproject.toml", snap.read("pyproject.toml") or ""))
+    cfg = _setup_cfg(snap)
+    if cfg is not None:
+        reqs += cfg
+        sources.append("setup.cfg")
+        digest_input.append(("setup.cfg", snap.read("setup.cfg") or ""))
+    if snap.has_file("setup.py") and py is None and cfg is None:
+        notes.append("setup.py: its install_requires are not read (list them in requirements.txt)")
+    unique = list(dict.fromkeys(reqs))
+    return Dependencies(requirements=unique, sources=sources, notes=notes, digest_input=digest_input)
+
+
+# --------------------------------------------------------------------------- pip configuration
+
+_PATH_OPTIONS = {"cert", "client-cert", "constraint", "requirement"}
+
+
+def host_pip_config() -> tuple[str, dict[str, bytes]]:
+    """The host's pip configuration merged into one file, plus the files it points to.
+
+    Files named by path options (cert, constraint) are copied into the build and the option is
+    rewritten to the copy; local find-links and file:// indexes (host directories the build cannot
+    see) are dropped. PIP_* environment variables are folded in as pip would read them."""
+    parser = configparser.ConfigParser(interpolation=None)
+    candidates = [Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf")]
+    xdg = os.environ.get("XDG_CONFIG_DIRS")
+    if xdg:
+        candidates = [Path(d) / "pip" / "pip.conf" for d in xdg.split(":") if d] + [Path("/etc/pip.conf")]
+    home = Path.home()
+    candidates += [home / ".pip" / "pip.conf",
+                   Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "pip" / "pip.conf"]
+    if os.environ.get("VIRTUAL_ENV"):
+        candidates.append(Path(os.environ["VIRTUAL_ENV"]) / "pip.conf")
+    if os.environ.get("PIP_CONFIG_FILE") and os.environ["PIP_CONFIG_FILE"] != os.devnull:
+        candidates.append(Path(os.environ["PIP_CONFIG_FILE"]))
+    for path in candidates:
+        try:
+            parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+    if not parser.has_section("global"):
+        parser.add_section("global")
+    for key, value in os.environ.items():
+        if key.startswith("PIP_") and key not in ("PIP_CONFIG_FILE",):
+            parser.set("global", key[4:].lower().replace("_", "-"), value)
+    files: dict[str, bytes] = {}
+    for section in parser.sections():
+        for option, value in list(parser.items(section)):
+            if option in _PATH_OPTIONS:
+                src = Path(value.strip()).expanduser()
+                if src.is_file():
+                    name = f"conf-{option}-{section}{src.suffix}"
+                    files[name] = src.read_bytes()
+                    parser.set(section, option, f"/tmp/orps-build/{name}")
+                else:
+                    parser.remove_option(section, option)
+            elif option in ("find-links", "extra-index-url", "index-url"):
+                kept = [v for v in value.split() if re.match(r"^[a-z][a-z0-9+.-]*://", v) and not v.startswith("file:")]
+                if kept:
+                    parser.set(section, option, " ".join(kept))
+                else:
+                    parser.remove_option(section, option)
+    buf = io.StringIO()
+    parser.write(buf)
+    return buf.getvalue(), files
+
+
+def host_ca_bundle() -> bytes | None:
+    for var in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        value = os.environ.get(var)
+        if value and Path(value).is_file():
+            return Path(value).read_bytes()
+    for path in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"):
+        if Path(path).is_file():
+            return Path(path).read_bytes()
+    return None
+
+
+def _host_pip_files() -> dict[str, bytes]:
+    """The host's pip package (to bootstrap pip in a base image that has none)."""
+    spec = importlib.util.find_spec("pip")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    root = Path(list(spec.submodule_search_locations)[0])
+    files = {}
+    for path in root.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            files[f"pip/pip/{path.relative_to(root).as_posix()}"] = path.read_bytes()
+    return files
+
+
+def build_context(deps: Dependencies) -> bytes:
+    conf, conf_files = host_pip_config()
+    files: dict[str, bytes] = {"Dockerfile": DOCKERFILE.encode(),
+                               "orps-build/requirements.txt": ("\n".join(deps.requirements) + "\n").encode(),
+                               "orps-build/pip.conf": conf.encode()}
+    for name, data in conf_files.items():
+        files[f"orps-build/{name}"] = data
+    ca = host_ca_bundle()
+    if ca is not None:
+        files["orps-build/ca.crt"] = ca
+    for name, data in _host_pip_files().items():
+        files[f"orps-build/{name}"] = data
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- the environment
+
+@dataclass
+class TestEnvironment:
+    """How to run pytest on the snapshot in the chosen sandbox."""
+
+    __test__ = False
+
+    backend: str                 # docker | local
+    image: str | None            # the derived image (docker)
+    python: str                  # interpreter that runs pytest, as seen inside the sandbox
+    mount_from: str              # host path of the snapshot
+    mount_at: str                # where the sandbox sees it
+    env: dict[str, str] = field(default_factory=dict)
+    has_timeout_plugin: bool = True
+    description: str = ""
+    notes: list[str] = field(default_factory=list)
+    cached: bool = False
+
+    @property
+    def mounts(self) -> dict[str, str]:
+        return {self.mount_from: self.mount_at}
+
+
+def _pip_error(lines: list[str]) -> str:
+    """pip's own error, as one line."""
+    errors = [i for i, ln in enumerate(lines) if ln.startswith("ERROR:") or "error:" in ln.lower()[:12]]
+    if errors:
+        start = errors[0]
+        picked = [ln.strip() for ln in lines[start:start + 6] if ln.strip() and not ln.startswith("Removing")]
+    else:
+        picked = [ln.strip() for ln in lines[-6:] if ln.strip()]
+    text = " | ".join(picked)
+    return text if len(text) <= 600 else text[:597] + "..."
+
+
+def ensure_image(snap: Snapshot, base_image: str, progress: Callable[[str], None] = lambda s: None,
+                 client=None, rebuild: bool = False) -> tuple[str, bool, Dependencies]:
+    """The derived image for this repository's dependencies: (tag, was cached, dependencies)."""
+    from sandbox.docker_backend import connect, image_info
+
+    client = client or connect()
+    base = image_info(client, base_image)
+    if base is None:
+        raise SandboxError(f"the sandbox image '{base_image}' is missing: build it with `orps sandbox build` "
+                           "(or use `--sandbox local`)")
+    deps = collect_dependencies(snap)
+    tag = f"{ENV_IMAGE_REPO}:{deps.digest(base['id'])[:16]}"
+    if not rebuild and image_info(client, tag) is not None:
+        return tag, True, deps
+    import docker
+
+    progress(f"building the test environment {tag} from {', '.join(deps.sources) or 'no dependency files'} "
+             f"(pytest + {len(deps.requirements) - len(TEST_REQUIREMENTS)} requirements; network used for this build only)")
+    buildargs = {"BASE": base_image}
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        if os.environ.get(var):
+            buildargs[var] = os.environ[var]
+    lines: list[str] = []
+    try:
+        stream = client.api.build(fileobj=io.BytesIO(build_context(deps)), custom_context=True, tag=tag,
+                                  buildargs=buildargs, rm=True, forcerm=True, decode=True, pull=False,
+                                  nocache=rebuild, labels={"org.orps.fix-env": "1"})
+        for chunk in stream:
+            if "stream" in chunk:
+                for ln in chunk["stream"].splitlines():
+                    if ln.strip():
+                        lines.append(ln.rstrip())
+                        progress(ln.rstrip())
+            elif "error" in chunk:
+                what = ", ".join(deps.sources) or "pytest"
+                raise UserError(f"installing the test dependencies ({what}) failed: {_pip_error(lines)}")
+    except docker.errors.APIError as exc:
+        raise SandboxError(f"building {tag} failed: {exc.explanation or exc}") from exc
+    if image_info(client, tag) is None:
+        raise SandboxError(f"building {tag} finished but the image is missing")
+    return tag, False, deps
+
+
+def docker_environment(snap: Snapshot, base_image: str, progress: Callable[[str], None] = lambda s: None,
+                       rebuild: bool = False) -> TestEnvironment:
+    tag, cached, deps = ensure_image(snap, base_image, progress, rebuild=rebuild)
+    env = {"PATH": f"{ENV_PREFIX}/bin:/usr/local/bin:/usr/bin:/bin"}
+    pythonpath = _pythonpath(snap)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    what = ", ".join(deps.sources) if deps.sources else "no dependency files"
+    return TestEnvironment(backend="docker", image=tag, python=ENV_PYTHON, mount_from=str(snap.copy_dir),
+                           mount_at=SANDBOX_REPO, env=env, description=f"Docker image {tag} ({what}"
+                           f"{', cached' if cached else ', built now'}); tests run without network",
+                           notes=deps.notes, cached=cached)
+
+
+def _pythonpath(snap: Snapshot) -> str:
+    """A src/ layout's packages are importable when tests run from the checkout (relative path)."""
+    if any(f.startswith("src/") and f.endswith(".py") for f in snap.files):
+        return "src"
+    return ""
+
+
+# --------------------------------------------------------------------------- local: the host's pytest
+
+def _local_candidates(plan_python: str) -> list[tuple[str, dict[str, str]]]:
+    cands: list[tuple[str, dict[str, str]]] = [(sys.executable, {})]
+    if os.path.realpath(plan_python) != os.path.realpath(sys.executable):
+        cands.append((plan_python, {}))
+    spec = importlib.util.find_spec("pytest")
+    if spec is not None and spec.origin:
+        site = str(Path(spec.origin).resolve().parent.parent)
+        # the host's pytest under the sandbox's own interpreter (the venv may be unreachable for it)
+        cands.append((plan_python, {"PYTHONPATH": site}))
+    return cands
+
+
+PROBE = ("import sys, pytest\n"
+         "try:\n    import pytest_timeout\n    t = 1\nexcept ImportError:\n    t = 0\n"
+         "print(sys.version.split()[0], pytest.__version__, t)\n")
+
+
+def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
+    """Find an interpreter with pytest that the local sandbox can run; UserError when there is none."""
+    plan = getattr(sandbox.backend, "plan", None)
+    plan_python = plan.python if plan is not None else sys.executable
+    tried = []
+    for python, extra in _local_candidates(plan_python):
+        job = Job(kind="command", tests=[TestCase(name="probe", argv=[python, "-c", PROBE])],
+                  env=dict(extra), limits=Limits(cpu_s=30, wall_s=60, memory_mb=1024))
+        rep = sandbox.run(job)
+        r = rep.results[0] if rep.results else None
+        if r is not None and r.passed:
+            parts = r.stdout.split()
+            if len(parts) >= 3:
+                version, pytest_version, timeout_plugin = parts[0], parts[1], parts[2] == "1"
+                env = dict(extra)
+                pp = _pythonpath(snap)
+                if pp:
+                    env["PYTHONPATH"] = pp + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+                isolation = getattr(sandbox.backend, "isolation", "local")
+                desc = (f"the host's pytest {pytest_version} (Python {version}, {python}) in the local sandbox "
+                        f"[{isolation}]; the repository's dependencies are whatever that Python has")
+                notes = [] if timeout_plugin else [
+                    "pytest-timeout is not installed for the host's pytest: no per-test timeout, "
+                    "only the sandbox's limit on the whole run (pip install pytest-timeout)"]
+                return TestEnvironment(backend="local", image=None, python=python, mount_from=str(snap.copy_dir),
+                                       mount_at=str(snap.copy_dir), env=env, has_timeout_plugin=timeout_plugin,
+                                       description=desc, notes=notes)
+        tried.append(f"{python}{' +host site-packages' if extra else ''}: "
+                     f"{(r.stderr.strip().splitlines() or [r.detail])[-1] if r else rep.sandbox_error}")
+    raise UserError("no Python with pytest can run in the local sandbox (tried " + "; ".join(tried) +
+                    "): install pytest for it, or use Docker")
+
+
+__all__ = ["TestEnvironment", "collect_dependencies", "docker_environment", "local_environment",
+           "ensure_image", "host_pip_config", "DOCKERFILE", "ENV_PYTHON", "SANDBOX_REPO"]
