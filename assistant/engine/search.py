@@ -122,6 +122,7 @@ class Engine:
         self.measured: dict[str, float] = {}      # code hash -> CPU ms measured in this run
         self.can_chat = bool(ctx.model.can_chat)
         self._models_ok = False
+        self._first_answer = asyncio.Event()  # side tasks wait for proof that the model answers
 
     # ------------------------------------------------------------------ public
 
@@ -191,6 +192,7 @@ class Engine:
             self.ctx.notice(f"model call for {spec.node_id} failed: {exc}", "warning")
             return None
         self._models_ok = True
+        self._first_answer.set()
         if spec.messages is not None:
             extracted = parse_chat_reply(self.problem, completion.text)
         else:
@@ -450,6 +452,8 @@ class Engine:
             from . import gentests
         except ImportError:
             return
+        # an unreachable model is reported once, by the programmer's call, not also from here
+        await self._first_answer.wait()
         if self.problem.kind == "function":
             if not self.problem.entry_point:
                 return
@@ -495,17 +499,12 @@ class Engine:
     async def _measure_finalists(self, finalists: list[Node]) -> None:
         tests = list(self.problem.visible_tests) + list(self.generated)
         for node in finalists:
-            recorded = self.recorded.get(node.code_hash)
-            if recorded is not None:
-                node.final_cpu_ms = recorded
-                continue
-            if not tests:
+            if node.code_hash in self.recorded or not tests:
                 continue
             rep = await self.ctx.execute(self.problem.job(node.code, tests=tests, repeat=self.config.repeat_final))
             total = rep.cpu_ms_total()
             if total is not None and rep.compile_error is None:
                 node.final_cpu_ms = total
-                self.measured[node.code_hash] = total
 
     async def _estimate_complexity(self, node: Node) -> None:
         try:
@@ -538,11 +537,17 @@ class Engine:
         runnable = self.runnable()
         for n in runnable:
             n.outcome_score = outcome_score(n, self.suspect)
+            if n.code_hash in self.recorded:  # replaying: the recorded cost orders exactly as before
+                n.final_cpu_ms = self.recorded[n.code_hash]
         if runnable:
             order = sorted(runnable, key=lambda n: beam_key(n, self.suspect, self.trust), reverse=True)
             top = visible_ratio(order[0], self.suspect)
             finalists = [n for n in order if visible_ratio(n, self.suspect) == top][: self.config.finalists]
             await self._measure_finalists(finalists)
+            for n in runnable:  # every cost the ranking used goes into the trace
+                cost = n.final_cpu_ms if n.final_cpu_ms is not None else n.execution.cpu_ms
+                if cost is not None:
+                    self.measured[n.code_hash] = cost
             ranking_nodes = sorted(runnable, key=lambda n: final_key(n, self.suspect, self.trust))
             if self.config.complexity and ranking_nodes:
                 await self._estimate_complexity(ranking_nodes[0])
