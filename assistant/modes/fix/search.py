@@ -138,6 +138,10 @@ def fix_strategy(i: int) -> str:
     return s[i % len(s)]
 
 
+# a base model's samples: a near-copy first (small edits of the buggy code), then more freedom
+SAMPLE_TEMPERATURES = (0.2, 0.5, 0.8)
+
+
 def node_index(node_id: str) -> tuple[int, int]:
     """n7 -> (7, 0); n7r1 (the first corrected edit after n7's invalid one) -> (7, 1)."""
     m = re.match(r"^n(\d+)(?:r(\d+))?$", node_id)
@@ -259,7 +263,8 @@ class FixEngine:
     async def _develop(self, spec: Spec) -> Node | None:
         completion_mode = spec.prompt is not None
         options = GenerationOptions(
-            temperature=self.config.sample_temperature if completion_mode else self.config.temperature,
+            temperature=(SAMPLE_TEMPERATURES[node_index(spec.node_id)[0] % len(SAMPLE_TEMPERATURES)]
+                         * self.config.sample_temperature / 0.8) if completion_mode else self.config.temperature,
             max_tokens=self.config.completion_max_tokens if completion_mode else self.config.max_tokens_per_call,
             seed=self._seed(spec.node_id), stop=completion_stops() if completion_mode else [])
         try:
@@ -537,18 +542,45 @@ def _definition_prefix(index: RepoIndex, d: Definition) -> tuple[str, str]:
         if cut is None:
             return src, src.rstrip() + "\n"
     lines = src.splitlines(keepends=True)
-    prefix = "".join(lines[: cut.start_point[0]])
-    indent = " " * cut.start_point[1]
-    return src, prefix + indent
+    return src, "".join(lines[: cut.start_point[0]])
+
+
+def module_notes(index: RepoIndex, file: str, limit: int = 700) -> str:
+    """The file's top-level string literals (a module docstring, a trailing description) as comments."""
+    from .localize import parse
+
+    text = index.snap.read(file) or ""
+    notes = []
+    for child in parse(text).root_node.children:
+        if child.type == "expression_statement" and child.children and child.children[0].type == "string":
+            notes.append(child.text.decode("utf-8", "replace").strip().strip('"\'').strip())
+    joined = "\n".join(n for n in notes if n)[:limit]
+    return "".join(f"# {ln}".rstrip() + "\n" for ln in joined.splitlines())
+
+
+def failure_line(t: TestRun) -> str:
+    """One line per failing test: the failing statement and pytest's explanation."""
+    msg = (t.message or t.outcome).strip().splitlines()
+    why = msg[0][:140] if msg else t.outcome
+    if t.timeout:
+        why = "timed out (the code may loop forever)"
+    code = ""
+    lines = t.text.splitlines()
+    for i, ln in enumerate(lines):
+        if ln.startswith("E ") and i > 0 and lines[i - 1].startswith("    ") and not lines[i - 1].startswith("E "):
+            code = lines[i - 1].strip()
+    name = t.id.split("::")[-1]
+    return f"{name}: {code[:160]}  ->  {why}" if code else f"{name}: {why}"
 
 
 def completion_prompt(index: RepoIndex, target: Definition, targets: list[TestRun]) -> tuple[str, str]:
     buggy, prefix = _definition_prefix(index, target)
+    notes = module_notes(index, target.file)
+    if notes:
+        buggy = "# What the code should do:\n" + notes + "\n" + buggy
     fails = []
     for t in targets[:4]:
-        msg = (t.message or t.outcome).strip().splitlines()
-        line = msg[0][:160] if msg else t.outcome
-        fails.append(f"#   {t.id}: {line}")
+        fails.append("#   " + failure_line(t))
     prompt = render("fix_completion", file=target.file, failures="\n".join(fails), buggy=buggy.rstrip() + "\n",
                     prefix=prefix)
     return prompt, prefix

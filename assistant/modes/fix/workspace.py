@@ -247,3 +247,27 @@ def _git_error(exc) -> str:
     text = re.sub(r"^\s*stderr:\s*", "", text)
     lines = [ln.strip().strip("'") for ln in text.splitlines() if ln.strip().strip("'")]
     return lines[-1] if lines else "git failed"
+
+
+def materialize(files: dict[str, str], dest: Path, message: str = "initial commit") -> Path:
+    """A new git repository at `dest` holding `files` ({relative path: content}), committed once.
+
+    Used to turn repair records (QuixBugs, HumanEvalFix) into the small repositories `orps fix`
+    works on, in tests and benchmarks."""
+    git = _git()
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = (dest / rel).resolve()
+        if dest.resolve() not in path.parents:
+            raise ValueError(f"{rel}: outside the repository")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    repo = git.Repo.init(dest)
+    with repo.config_writer() as cw:
+        cw.set_value("user", "name", "orps")
+        cw.set_value("user", "email", "orps@localhost")
+        cw.set_value("commit", "gpgsign", "false")
+    repo.git.add("--all")
+    repo.git.commit("-q", "-m", message)
+    return dest
