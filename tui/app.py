@@ -47,7 +47,7 @@ class SandboxWarning(Message):
 class OrpsApp(App):
     CSS_PATH = "orps.tcss"
     TITLE = "orps"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [Binding("ctrl+s", "settings", "Settings", show=False),
                 Binding("ctrl+q", "quit", "Quit", priority=True)]
 

@@ -117,9 +117,10 @@ class RunScreen(Screen):
         self.sub_title = self._subtitle()
 
     def _subtitle(self) -> str:
-        parts = [self.job.mode, self.job.title, self.job.model_spec, self.job.config.method]
-        if self.job.label:
-            parts.append(self.job.label)
+        spec = self.job.model_spec
+        if spec.startswith("replay:"):
+            spec = "replay:" + Path(spec[len("replay:"):]).name
+        parts = [self.job.mode, self.job.title, self.job.label or spec, self.job.config.method]
         return " · ".join(parts)
 
     # ------------------------------------------------------------------ layout
@@ -328,9 +329,10 @@ class RunScreen(Screen):
         self.query_one(DetailPane).active = tab
 
     def action_cycle_diff(self) -> None:
-        diff = self.query_one(DiffView)
-        diff.base = BASES[(BASES.index(diff.base) + 1) % len(BASES)]
-        self.query_one(DetailPane).active = "diff"
+        diff, pane = self.query_one(DiffView), self.query_one(DetailPane)
+        if pane.active == "diff":  # the first press shows the diff, the next ones change its base
+            diff.base = BASES[(BASES.index(diff.base) + 1) % len(BASES)]
+        pane.active = "diff"
         self._refresh_detail()
 
     def action_zoom(self) -> None:

@@ -45,8 +45,8 @@ class DiffView(Vertical):
             body.show_message("select a candidate")
             return
         if base_code is None:
-            header.update(Text.assemble(choice, "\n", Text(f"{node_id}: {why_none}", style="dim")))
-            body.show_message(why_none)
+            header.update(choice)
+            body.show_message(f"{node_id}: {why_none}")
             return
         diff = unified(base_code, code, base_name or "base", node_id)
         added = sum(1 for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++"))

@@ -1,0 +1,221 @@
+"""The run screen driven by Pilot: a scripted model, the real local sandbox, the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from assistant.models.base import ModelError
+from assistant.models.scripted import ScriptedModel
+
+from .tui_support import (CORRECT, WRONG, config, is_critic, isolated_home, make_app,  # noqa: F401
+                          screen_text, solve_handler, solve_job, wait_finished, wait_for)
+
+pytestmark = pytest.mark.usefixtures("isolated_home")
+
+
+async def test_a_solve_run_shows_the_tree_the_ranking_and_the_details(tmp_path, local_sandbox):
+    trace = tmp_path / "runs" / "t.jsonl"
+    app = make_app(tmp_path, local_sandbox, job=solve_job(trace=trace))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_finished(pilot)
+        run = app.screen
+        state = run.state
+        assert state.status == "finished"
+        assert state.result.ranking == ["n2", "n0"]        # the engine's ranking, refined node first
+        assert state.nodes["n1"].status == "duplicate"
+        assert "n0" in state.pruned                        # outside the beam after round 1
+        text = screen_text(app)
+        assert "n2 r1 AC 2/2 ★5" in text and "n0 r0 WA 1/2 ★2" in text and "n1 r0 = n0" in text
+        assert run.query_one("#candidates").row_ids == ["n2", "n0"]
+        assert "finished" in text and "calls" in text
+        assert run.selected == "n2"                        # the best is selected when the run ends
+        assert "best = x if best is None else max(best, x)" in text   # code tab
+        # the trace went where the job said, and records the result
+        assert trace.is_file() and '"type":"result"' in trace.read_text()
+
+        await pilot.press("3")                             # critique (Markdown)
+        await pilot.pause()
+        assert "correct running maximum" in screen_text(app)
+
+        await pilot.press("d")                             # diff vs parent (n0)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "n0 → n2" in text and "-    return sorted(nums)" in text
+
+        await pilot.press("d", "d")                        # best, then original (the starter code)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "original → n2" in text and '-    """Return a list whose i-th element' in text
+
+        await pilot.press("down")                          # n0 in the table
+        await pilot.press("4")                             # its per-test verdicts
+        await pilot.pause()
+        text = screen_text(app)
+        assert run.selected == "n0"
+        assert "n0: 1/2 visible" in text and "WA" in text
+        assert "[1, 2, 3, 5]" in text                      # actual of the failing test, sorted
+        await pilot.press("5")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "best candidate per round" in text and "final" in text and "CPU time per candidate" in text
+
+
+async def test_actions_save_copy_pin_prune_rerun(tmp_path, local_sandbox):
+    app = make_app(tmp_path, local_sandbox, job=solve_job())
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_finished(pilot)
+        run = app.screen
+        await pilot.press("c")
+        assert app.clipboard == CORRECT
+
+        await pilot.press("w")                             # save: a path dialog, pre-filled
+        await pilot.pause()
+        dialog_input = app.screen.query_one("#path")
+        assert dialog_input.value == "running-max.solution.py"
+        await pilot.press("enter")
+        await pilot.pause()
+        saved = tmp_path / "running-max.solution.py"
+        assert saved.read_text() == CORRECT
+        saved.write_text("mine\n")
+        await pilot.press("w")
+        await pilot.pause()
+        dialog_input = app.screen.query_one("#path")
+        assert dialog_input.value == "running-max.solution-2.py"   # the default never clobbers a file
+        dialog_input.value = "running-max.solution.py"
+        await pilot.press("enter")                         # this one exists: confirmation asked
+        await pilot.pause()
+        assert "exists" in screen_text(app)
+        await pilot.press("n")                             # declined: the file is kept
+        await pilot.pause()
+        assert saved.read_text() == "mine\n"
+
+        await pilot.press("down", "p")                     # pin n0: listed first
+        await pilot.pause()
+        assert run.query_one("#candidates").row_ids == ["n0", "n2"]
+        assert "⚑" in screen_text(app)
+        await pilot.press("x")                             # prune n0 (view): listed last, unpinned
+        await pilot.pause()
+        assert run.query_one("#candidates").row_ids == ["n2", "n0"]
+        assert "n0" in run.state.hidden and "n0" not in run.state.pinned
+
+        await pilot.press("up", "r")                       # re-run n2 in the sandbox
+        await wait_for(pilot, lambda: "n2" in run.state.reruns, "the re-run")
+        rerun = run.state.reruns["n2"].execution
+        assert rerun.passed == rerun.total == 2
+        assert run.state.reruns["n2"].sandbox == local_sandbox.name
+        await pilot.press("4")
+        await pilot.pause()
+        assert "re-run in the local sandbox" in screen_text(app)
+        assert any("n2 re-run: 2/2 visible" in m for m, _ in app.notified)
+
+        await pilot.press("f")                             # refine: needs an engine entry point
+        await pilot.pause()
+        assert any("assistant.modes.solve.refine" in m and sev == "error" for m, sev in app.notified)
+
+
+def gated_handler(gate: threading.Event, release_after: int):
+    """Answers like solve_handler, but the call after `release_after` programmer calls waits for the gate."""
+    calls = {"n": 0}
+
+    async def handler(req):
+        if not is_critic(req):
+            calls["n"] += 1
+            if calls["n"] > release_after:
+                await asyncio.to_thread(gate.wait)
+        return solve_handler(req)
+    return handler
+
+
+async def test_stop_keeps_and_ranks_the_candidates_so_far(tmp_path, local_sandbox):
+    gate = threading.Event()
+    app = make_app(tmp_path, local_sandbox, job=solve_job(config(rounds=3, initial=2)),
+                   handler=gated_handler(gate, 2))
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            run = app.screen
+            await wait_for(pilot, lambda: sum(n.runnable for n in run.state.nodes.values()) >= 1
+                           and run.state.rounds, "round 0")
+            await pilot.press("escape")
+            assert run.state.status == "stopping"
+            gate.set()                                     # the call in flight finishes; no new one starts
+            await wait_finished(pilot)
+            assert run.state.status == "finished"
+            assert run.state.result.stop_reason == "stopped by the user"
+            assert run.state.result.ranking                # ranked by the engine, as on a spent budget
+            assert "stopped by the user" in screen_text(app)
+    finally:
+        gate.set()
+
+
+async def test_escape_twice_cancels_at_once_and_keeps_snapshots(tmp_path, local_sandbox):
+    gate = threading.Event()
+    app = make_app(tmp_path, local_sandbox, job=solve_job(config(rounds=3)), handler=gated_handler(gate, 2))
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            run = app.screen
+            await wait_for(pilot, lambda: run.state.rounds, "round 0")
+            await pilot.press("escape", "escape")
+            await wait_finished(pilot)
+            assert run.state.status == "cancelled"
+            assert run.state.result is None
+            kept = run.query_one("#candidates").row_ids
+            assert kept and set(kept) <= set(run.state.nodes)
+            text = screen_text(app)
+            assert "cancelled" in text
+            assert any("search cancelled" in m for m, _ in app.notified)
+            await pilot.press("escape")                    # not running any more: back to the start screen
+            await pilot.pause()
+            assert type(app.screen).__name__ == "StartScreen"
+    finally:
+        gate.set()
+
+
+async def test_a_model_error_is_one_line_and_the_app_survives(tmp_path, local_sandbox):
+    def broken(spec):
+        raise ModelError("ollama: cannot reach the server at 127.0.0.1:11434 - start it with `ollama serve`")
+
+    app = make_app(tmp_path, local_sandbox, job=solve_job(), model_factory_=broken)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_finished(pilot)
+        run = app.screen
+        assert run.state.status == "failed"
+        errors = [m for m, sev in app.notified if sev == "error"]
+        assert errors == ["ollama: cannot reach the server at 127.0.0.1:11434 - start it with `ollama serve`"]
+        assert "failed" in screen_text(app)
+
+
+async def test_engine_notices_become_notifications(tmp_path, local_sandbox):
+    """A completion-only model: the engine warns (no critic, no refinement) and samples."""
+    def completion(req):
+        return "    return [max(nums[:i + 1]) for i in range(len(nums))]\n"
+
+    app = make_app(tmp_path, local_sandbox, job=solve_job(config(max_calls=3)),
+                   model_factory_=lambda spec: ScriptedModel(handler=completion, can_chat=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_finished(pilot)
+        assert any("completion-only" in m and sev == "warning" for m, sev in app.notified)
+        run = app.screen
+        assert run.state.result.best is not None and run.state.result.best.execution.passed == 2
+        await pilot.press("6")
+        await pilot.pause()
+        assert "completion-only" in screen_text(app)
+
+
+async def test_80x24_and_resize(tmp_path, local_sandbox):
+    app = make_app(tmp_path, local_sandbox, job=solve_job())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_finished(pilot)
+        text = screen_text(app)
+        assert "n2" in text and "2/2" in text and "Code" in text and "Stop/Back" in text
+        assert app.screen.has_class("-narrow")
+        await pilot.resize_terminal(140, 40)
+        await pilot.pause()
+        assert app.screen.has_class("-wide")
+        text = screen_text(app)
+        assert "n2 r1 AC 2/2 ★5 best" in text
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "n2" in screen_text(app)

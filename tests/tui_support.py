@@ -1,0 +1,122 @@
+"""Helpers for the TUI tests: a scripted programmer + critic, app construction, waiting, screen text."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from assistant.config import Settings
+from assistant.engine.search import SearchConfig
+from assistant.models import open_model
+from assistant.models.scripted import ScriptedModel
+from assistant.problems import load_problem
+
+REPO = Path(__file__).resolve().parents[1]
+RUNNING_MAX = f"{REPO / 'examples' / 'problems.jsonl'}#running-max"
+
+CORRECT = ("def running_max(nums):\n    out = []\n    best = None\n    for x in nums:\n"
+           "        best = x if best is None else max(best, x)\n        out.append(best)\n    return out\n")
+WRONG = "def running_max(nums):\n    return sorted(nums)\n"
+
+
+def is_critic(req) -> bool:
+    return req.kind == "chat" and "strict reviewer" in req.messages[0].content
+
+
+def solve_handler(req) -> str:
+    """Round 0 writes a wrong program, refinement fixes it; the critic reads the real report."""
+    if is_critic(req):
+        report = req.messages[-1].content
+        ok = "2/2 tests passed" in report
+        return json.dumps({"analysis": "correct running maximum" if ok else "sorts the list instead of "
+                           "keeping a running maximum", "complexity": "O(n)",
+                           "suggestion": "none" if ok else "keep the largest value seen so far",
+                           "score": 5 if ok else 2, "done": ok})
+    if "execution report" in req.messages[-1].content:
+        return f"The report shows sorting is wrong; fixed.\n```python\n{CORRECT}```\n"
+    return f"Sort it.\n```python\n{WRONG}```\n"
+
+
+def config(**kw) -> SearchConfig:
+    base = dict(initial=2, beam=1, branching=1, rounds=2, generated_tests=False, complexity=False,
+                repeat_final=1, max_calls=20, parallel=1)
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+def model_factory(handler: Callable = solve_handler) -> Callable[[str], object]:
+    """Scripted models for every spec but replay:TRACE, which opens the real replay backend."""
+    def make(spec: str):
+        if spec.startswith("replay:"):
+            return open_model(spec)
+        return ScriptedModel(handler=handler)
+    return make
+
+
+def make_app(tmp_path: Path, sandbox, *, job=None, handler: Callable = solve_handler, prefs=None,
+             companion_port: int | None = None, original: str | None = None, model_factory_=None):
+    from tui.app import OrpsApp
+    from tui.prefs import TuiPrefs
+
+    settings = Settings(model="scripted", runs_dir=tmp_path / "runs")
+    prefs = prefs or TuiPrefs(max_calls=20, rounds=2, beam=1, initial=2)
+    app = OrpsApp(settings=settings, prefs=prefs, job=job, model_factory=model_factory_ or model_factory(handler),
+                  sandbox=sandbox, companion_port=companion_port, original=original)
+    app.notified = []
+    notify = app.notify
+
+    def recording_notify(message, *args, **kw):
+        app.notified.append((str(message), kw.get("severity", "information")))
+        return notify(message, *args, **kw)
+
+    app.notify = recording_notify
+    return app
+
+
+def solve_job(cfg: SearchConfig | None = None, trace: Path | None = None, original: str | None = None):
+    from tui.modes import SolveJob
+    return SolveJob(load_problem(RUNNING_MAX), cfg or config(), "scripted", trace=trace, original=original)
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], what: str, steps: int = 600) -> None:
+    """Let the app run until `predicate()` holds (a bounded number of short pauses, no timing asserts)."""
+    for _ in range(steps):
+        if predicate():
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def wait_finished(pilot, screen=None) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: getattr(screen or app.screen, "state", None) is not None
+                   and not (screen or app.screen).state.running, "the run to end")
+
+
+def screen_text(app) -> str:
+    """The screen as plain text (what a user sees), rendered the way screenshots are."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens,
+                                                       simplify=False))
+    return console.export_text()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def isolated_home(tmp_path, monkeypatch):
+    """Config, data (runs, companion inbox, pasted statements) and cwd inside tmp_path."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ORPS_CONFIG", raising=False)
+    monkeypatch.delenv("ORPS_MODEL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
