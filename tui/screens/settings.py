@@ -140,11 +140,11 @@ class SettingsScreen(Screen):
                              max_calls=_number(value("max_calls"), int, "model calls"),
                              max_tokens=_number(value("max_tokens"), int, "tokens"),
                              max_wall_s=_number(value("max_wall_s"), float, "seconds"),
-                             rounds=_number(value("rounds"), int, "rounds") or 0,
-                             beam=_number(value("beam"), int, "beam") or 1,
-                             initial=_number(value("initial"), int, "initial") or 1,
+                             rounds=_required(value("rounds"), "rounds"),
+                             beam=_required(value("beam"), "beam"),
+                             initial=_required(value("initial"), "initial"),
                              companion=self.query_one("#companion", Switch).value,
-                             companion_port=_number(value("companion_port"), int, "port") or 0)
+                             companion_port=_required(value("companion_port"), "port"))
         except ValidationError as exc:
             err = exc.errors()[0]
             raise UserError(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
@@ -155,6 +155,13 @@ class SettingsScreen(Screen):
                    "sandbox": {"backend": str(self.query_one("#sandbox", Select).value)},
                    "tui": prefs.as_section()}
         return spec, prefs, updates
+
+
+def _required(value: str, name: str) -> int:
+    number = _number(value, int, name)
+    if number is None:
+        raise UserError(f"{name}: give a whole number")
+    return number
 
 
 def _text(value) -> str:
