@@ -169,7 +169,7 @@ def requirement_files(snap: Snapshot) -> list[str]:
         low = rel.lower()
         if low.endswith(".txt") and "requirements" in low:
             names.append(rel)
-    return sorted(names)
+    return sorted(names, key=lambda n: (n.lower() != "requirements.txt", n))
 
 
 def collect_dependencies(snap: Snapshot) -> Dependencies:
@@ -414,6 +414,8 @@ def _local_candidates(plan_python: str) -> list[tuple[str, dict[str, str]]]:
     return cands
 
 
+_LOCAL_CHOICE: dict[str, tuple[str, dict[str, str]]] = {}
+
 PROBE = ("import sys, pytest\n"
          "try:\n    import pytest_timeout\n    t = 1\nexcept ImportError:\n    t = 0\n"
          "print(sys.version.split()[0], pytest.__version__, t)\n")
@@ -424,7 +426,12 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
     plan = getattr(sandbox.backend, "plan", None)
     plan_python = plan.python if plan is not None else sys.executable
     tried = []
-    for python, extra in _local_candidates(plan_python):
+    cands = _local_candidates(plan_python)
+    worked = _LOCAL_CHOICE.get(plan_python)
+    if worked in cands:  # what worked before in this process is tried first
+        cands.remove(worked)
+        cands.insert(0, worked)
+    for python, extra in cands:
         job = Job(kind="command", tests=[TestCase(name="probe", argv=[python, "-c", PROBE])],
                   env=dict(extra), limits=Limits(cpu_s=30, wall_s=60, memory_mb=1024))
         rep = sandbox.run(job)
@@ -433,6 +440,7 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
             parts = r.stdout.split()
             if len(parts) >= 3:
                 version, pytest_version, timeout_plugin = parts[0], parts[1], parts[2] == "1"
+                _LOCAL_CHOICE[plan_python] = (python, extra)
                 env = dict(extra)
                 pp = _pythonpath(snap)
                 if pp:

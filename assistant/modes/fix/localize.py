@@ -240,6 +240,17 @@ def localize(snap: Snapshot, failing: list[TestRun], index: RepoIndex | None = N
                 n = len(text.splitlines())
                 lo, hi = max(1, f.line - 8), min(n, f.line + 8)
                 add(Definition(f.file, f"<module lines {lo}-{hi}>", f"<module:{lo}>", "module", lo, hi, 0), weight)
+    # what the top suspects call (a helper may hold the bug): a small weight of their own
+    top = sorted(defs_by_key.values(), key=lambda d: (-scores[d.key], d.file, d.start))[:3]
+    for d in top:
+        if d.kind != "function":
+            continue
+        for name in dict.fromkeys(_CALL.findall(index.source(d))):
+            if name in _KEYWORDS or name == d.name:
+                continue
+            for callee in index.by_name(name):
+                if not is_test_file(callee.file) and callee.key != d.key:
+                    add(callee, 0.5)
     ranked = sorted(defs_by_key.values(), key=lambda d: (-scores[d.key], d.file, d.start))
     # a class whose method is also a suspect adds nothing but length
     keep = [d for d in ranked if not (d.kind == "class" and any(o.file == d.file and o is not d and d.contains(o.start)

@@ -583,7 +583,8 @@ def completion_prompt(index: RepoIndex, target: Definition, targets: list[TestRu
         fails.append("#   " + failure_line(t))
     prompt = render("fix_completion", file=target.file, failures="\n".join(fails), buggy=buggy.rstrip() + "\n",
                     prefix=prefix)
-    return prompt, prefix
+    # the prompt ends exactly where the fixed version's body starts (the template's final newline goes)
+    return prompt[: prompt.rindex(prefix) + len(prefix)], prefix
 
 
 def completion_edit(target: Definition | None, prefix: str, continuation: str) -> Edit:

@@ -1,0 +1,100 @@
+"""Edits for orps fix: search/replace blocks and whole-definition replacements, validated before running."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.modes.fix.edits import EditError, EditPolicy, apply_edits, parse_edits
+from assistant.modes.fix.workspace import materialize, snapshot
+
+CALC = '''import math
+
+
+def add(a, b):
+    return a - b
+
+
+class Shape:
+    def area(self, r):
+        return math.pi * r
+
+
+def mul(a, b):
+    return a * b
+'''
+TEST = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+
+
+@pytest.fixture()
+def snap(tmp_path):
+    repo = materialize({"calc.py": CALC, "test_calc.py": TEST, "README.md": "calc\n"}, tmp_path / "repo")
+    s = snapshot(repo)
+    yield s
+    s.cleanup()
+
+
+def sr(path, search, replace, prose="The sign is wrong."):
+    return f"{prose}\n\n{path}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def test_search_replace_block_gives_a_minimal_diff(snap):
+    patch = apply_edits(snap, parse_edits(sr("calc.py", "    return a - b\n", "    return a + b\n")))
+    assert patch.files == ["calc.py"]
+    old, new = patch.changes["calc.py"]
+    assert old == CALC and "return a + b" in new and "return a - b" not in new
+    assert (patch.added, patch.removed) == (1, 1)
+    assert "--- a/calc.py\n+++ b/calc.py\n" in patch.diff and "-    return a - b\n+    return a + b\n" in patch.diff
+    assert patch.edit_format == "search_replace"
+
+
+def test_fenced_blocks_and_trailing_whitespace_still_match(snap):
+    reply = "Fix:\n```python\ncalc.py\n<<<<<<< SEARCH\n    return a - b   \n=======\n    return a + b\n>>>>>>> REPLACE\n```\n"
+    patch = apply_edits(snap, parse_edits(reply))
+    assert "return a + b" in patch.changes["calc.py"][1]
+
+
+def test_whole_method_replacement_is_reindented_and_keeps_the_rest(snap):
+    reply = "The area of a circle is pi r^2.\n```python\ndef area(self, r):\n    return math.pi * r * r\n```\n"
+    patch = apply_edits(snap, parse_edits(reply))
+    new = patch.changes["calc.py"][1]
+    assert "    def area(self, r):\n        return math.pi * r * r\n" in new
+    assert new.count("def add") == 1 and "class Shape:" in new and "def mul" in new
+    assert patch.edit_format == "definition"
+
+
+def test_new_helpers_and_imports_come_with_a_replaced_function(snap):
+    reply = ("```python\nimport operator\n\n\ndef _plus(a, b):\n    return operator.add(a, b)\n\n\n"
+             "def add(a, b):\n    return _plus(a, b)\n```")
+    new = apply_edits(snap, parse_edits(reply)).changes["calc.py"][1]
+    assert new.startswith("import math\nimport operator\n")
+    assert new.index("def _plus") < new.index("def add") and "return _plus(a, b)" in new
+
+
+@pytest.mark.parametrize("reply, reason", [
+    (sr("calc.py", "    return a ** b\n", "    return a + b\n"), "does not occur in calc.py"),
+    (sr("calc.py", "(a, b):\n", "(a, b, c=0):\n"), "occurs 2 times"),
+    (sr("../outside.py", "x\n", "y\n"), "outside the repository"),
+    (sr("nosuch.py", "x\n", "y\n"), "no such file"),
+    (sr("test_calc.py", "    assert add(1, 2) == 3\n", "    assert True\n"), "is a test file"),
+    (sr("calc.py", "    return a - b\n", "    return (a + b\n"), "does not parse"),
+    (sr("calc.py", "    return a - b\n", "    return a - b\n"), "changes nothing"),
+    ("I think the bug is in add.", "no edit found"),
+    ("```python\ndef subtract(a, b):\n    return a - b\n```", "no definition named subtract"),
+])
+def test_invalid_edits_are_refused_with_a_reason(snap, reply, reason):
+    with pytest.raises(EditError, match=reason):
+        apply_edits(snap, parse_edits(reply))
+
+
+def test_a_test_file_that_fails_to_import_may_be_edited(snap):
+    policy = EditPolicy(editable_tests={"test_calc.py"})
+    patch = apply_edits(snap, parse_edits(sr("test_calc.py", "from calc import add\n", "from calc import add, mul\n")),
+                        policy)
+    assert patch.files == ["test_calc.py"]
+
+
+def test_the_same_result_has_the_same_key_whatever_the_wording(snap):
+    a = apply_edits(snap, parse_edits(sr("calc.py", "    return a - b\n", "    return a + b\n")))
+    b = apply_edits(snap, parse_edits("```python\ndef add(a, b):\n    return a + b\n```"))
+    c = apply_edits(snap, parse_edits(sr("calc.py", "    return a - b\n", "    return b + a\n")))
+    assert a.key() == b.key() != c.key()
