@@ -120,3 +120,34 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.delenv("ORPS_MODEL", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def recorded_job(name: str = "running-max-run.json"):
+    """A mode job that replays the events and result of a real run (recorded with the local
+    sandbox by a scripted model), for screens whose every figure must be the same each time."""
+    from pydantic import TypeAdapter
+
+    from assistant.engine.events import AnyEvent
+    from assistant.engine.search import SearchResult
+    from tui.modes import ModeJob
+
+    data = json.loads((FIXTURES / "tui" / name).read_text())
+    events = [TypeAdapter(AnyEvent).validate_python(e) for e in data["events"]]
+    result = SearchResult.model_validate(data["result"])
+    problem = load_problem(str(REPO / data["problem"]))
+
+    class RecordedRun(ModeJob):
+        mode = "solve"
+        actions = frozenset()
+
+        async def run(self, resources, on_event):
+            import asyncio
+            for event in events:
+                on_event(event)
+                await asyncio.sleep(0)
+            return result
+
+    return RecordedRun(problem, result.config, "scripted", original=problem.starter_code)

@@ -289,7 +289,12 @@ class RunScreen(Screen):
         diff_view.show(node.id, node.code if node.code else None, base_name, base_code, why)
         self.query_one(CritiqueView).show(node, self.state.pruned.get(node.id))
         execution, source = self.state.execution(node.id)
-        self.query_one(TestVerdicts).show(node.id, execution, source)
+        cases = []
+        if self.job.problem is not None:
+            cases = list(self.job.problem.visible_tests)
+        if self.state.result is not None:
+            cases += list(self.state.result.generated_tests)
+        self.query_one(TestVerdicts).show(node.id, execution, source, cases)
 
     # ------------------------------------------------------------------ actions
 

@@ -10,8 +10,11 @@ from textual.widgets import DataTable
 from ..format import fmt_ms
 from ..state import RunState
 
-COLUMNS = (("#", "rank"), ("node", "id"), ("pass", "pass"), ("gen", "gen"), ("CPU ms", "cpu"),
-           ("MB", "mem"), ("complexity", "complexity"), ("critic", "critic"))
+# (label, key, fixed width or None for auto): fixed widths keep the columns still during a live run
+# (label, key, fixed width or None for auto): fixed widths keep the columns still during a live run,
+# and all but the complexity fit beside the tree at 80 columns
+COLUMNS = (("#", "rank", 2), ("id", "id", 3), ("pass", "pass", 5), ("gen", "gen", 5), ("CPU ms", "cpu", 6),
+           ("MB", "mem", 4), ("critic", "critic", 6), ("complexity", "complexity", None))
 
 
 class CandidateTable(DataTable):
@@ -22,8 +25,8 @@ class CandidateTable(DataTable):
         self.row_ids: list[str] = []
 
     def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            self.add_column(label, key=key)
+        for label, key, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     @staticmethod
     def cells(row: dict[str, Any], state: RunState) -> list[Text]:
@@ -38,11 +41,12 @@ class CandidateTable(DataTable):
         if row["compile_error"]:
             passed = Text("CE", style="bold blue")
         gen = f"{row['generated_passed']}/{row['generated_total']}" if row["generated_total"] else "-"
-        mem = f"{row['peak_memory_mb']:.1f}" if row["peak_memory_mb"] else "-"
+        mb = row["peak_memory_mb"]
+        mem = "-" if not mb else f"{mb:.1f}" if mb < 100 else f"{mb:.0f}"
         score = f"{row['critic_score']}/5" if row["critic_score"] is not None else "-"
         cells = [Text(rank, justify="right"), Text(node_id, style="bold"), passed, Text(gen),
-                 Text(fmt_ms(row["cpu_ms"]), justify="right"), Text(mem, justify="right"),
-                 Text(row["complexity"] or "-"), Text(score)]
+                 Text(fmt_ms(row["cpu_ms"]), justify="right"), Text(mem, justify="right"), Text(score),
+                 Text(row["complexity"] or "-")]
         if dim:
             for cell in cells:
                 cell.stylize("dim")
@@ -54,8 +58,8 @@ class CandidateTable(DataTable):
         ids = [r["id"] for r in rows]
         if ids == self.row_ids and self.row_count == len(rows):
             for r in rows:  # same rows in the same order: update cells in place
-                for (label, key), cell in zip(COLUMNS, self.cells(r, state)):
-                    self.update_cell(r["id"], key, cell)
+                for (_, key, _), cell in zip(COLUMNS, self.cells(r, state)):
+                    self.update_cell(r["id"], key, cell, update_width=True)
         else:
             self.clear()
             for r in rows:

@@ -8,6 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from assistant.engine.node import Execution, TestOutcome
+from sandbox.api import TestCase
 
 from ..format import VERDICT_STYLE, fmt_mb, fmt_ms, one_line
 
@@ -18,6 +19,7 @@ class TestVerdicts(Vertical):
     def __init__(self, **kw):
         super().__init__(**kw)
         self.outcomes: list[TestOutcome] = []
+        self.cases: dict[str, TestCase] = {}
 
     def compose(self):
         yield Static("", classes="tests-header")
@@ -30,7 +32,10 @@ class TestVerdicts(Vertical):
         for label in ("test", "verdict", "CPU ms", "MB", "expected", "actual"):
             table.add_column(label, key=label)
 
-    def show(self, node_id: str | None, execution: Execution | None, source: str | None = None) -> None:
+    def show(self, node_id: str | None, execution: Execution | None, source: str | None = None,
+             cases: list[TestCase] | None = None) -> None:
+        """`cases`: the problem's tests, to show each one's input (stdin, or the assert it runs)."""
+        self.cases = {c.name: c for c in cases or [] if c.name}
         header = self.query_one(".tests-header", Static)
         table = self.query_one(DataTable)
         table.clear()
@@ -72,6 +77,11 @@ class TestVerdicts(Vertical):
                           style="" if t.verdict == "AC" else "red"))
         parts: list = [Text.assemble((f"{t.name}: ", "bold"), (t.verdict, VERDICT_STYLE.get(t.verdict, "")),
                                      f"  {t.detail}" if t.detail else "")]
+        case = self.cases.get(t.name)
+        if case is not None and case.code:
+            parts.append(Text("test: " + case.code.strip(), style="cyan"))
+        elif case is not None and case.input is not None:
+            parts.append(Text.assemble(("input\n", "bold"), one_line_block(case.input)))
         parts.append(grid)
         if t.traceback:
             parts.append(Text(t.traceback.rstrip(), style="red"))
@@ -83,3 +93,10 @@ class TestVerdicts(Vertical):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         self.show_detail(event.cursor_row)
+
+
+def one_line_block(text: str, max_lines: int = 12) -> str:
+    lines = text.rstrip("\n").split("\n")
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more lines)"]
+    return "\n".join(lines)
