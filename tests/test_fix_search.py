@@ -205,3 +205,15 @@ def test_a_completion_only_model_rewrites_the_suspect_function(repo):
     assert result.patches[result.best_node_id].size == 2
     assert len(model.requests) <= 2  # stops once a sample fixes everything
     assert all(n.critique is None for n in result.nodes)
+
+
+def test_a_recorded_run_replays_to_the_same_ranking(repo, tmp_path):
+    from assistant.models.replay import ReplayModel
+    trace = tmp_path / "fix.jsonl"
+    model = ScriptedModel(handler=by_strategy({0: BIG_FIX, 1: REGRESSES, 2: TRUE_FIX, 3: PARTIAL}))
+    config = FixConfig(initial=4, rounds=0, max_calls=12, pytest=PytestOptions(per_test_timeout=5))
+    with prepared(repo, SandboxSettings(pool_size=2), "local") as prep:
+        first = asyncio.run(run_fix(prep, model, config, trace=trace))
+        again = asyncio.run(run_fix(prep, ReplayModel(trace), config))
+    assert again.ranking == first.ranking and again.model.startswith("replay:")
+    assert [again.patches[i].diff for i in again.ranking] == [first.patches[i].diff for i in first.ranking]

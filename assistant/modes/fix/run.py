@@ -78,8 +78,6 @@ def open_environment(snap: Snapshot, settings: SandboxSettings, choice: str | No
     except BaseException:
         sb.close()
         raise
-    warn_text = f"tests run with {env.description}"
-    progress(warn_text)
     return sb, env
 
 

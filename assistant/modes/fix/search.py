@@ -479,7 +479,8 @@ class FixEngine:
                 self.stop_reason = "every branch was judged done"
                 return
             frontier = await self._run_specs(specs)
-        self.stop_reason = f"all {cfg.rounds} refinement rounds done"
+        self.stop_reason = f"all {cfg.rounds} refinement rounds done" if cfg.rounds else \
+            f"{cfg.initial} initial patch{'es' if cfg.initial != 1 else ''} tried (no refinement rounds)"
 
     # ------------------------------------------------------------------ completion-only models
 
