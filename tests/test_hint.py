@@ -83,7 +83,8 @@ def cfg(**kw) -> HintConfig:
 async def test_the_smallest_passing_repair_is_chosen(local_sandbox):
     # round 0: a wrong repair, a big rewrite that passes, and the one-line fix that passes
     tutor = ScriptedModel(handler=tutor_handler([WRONG, BIG_FIX, FIX]))
-    result = await hint(BUGGY, GCD, tutor, None, local_sandbox, cfg(k=0))
+    events = []
+    result = await hint(BUGGY, GCD, tutor, None, local_sandbox, cfg(k=0), on_event=events.append)
     assert result.status == "hinted"
     assert result.check.passed == 1 and {f.name for f in result.check.failing} == {"t2", "t3"}
     failing = next(f for f in result.check.failing if f.name == "t2")
@@ -92,6 +93,15 @@ async def test_the_smallest_passing_repair_is_chosen(local_sandbox):
     rows = {r.id: r for r in result.candidates}
     assert rows["r0"].passed == 1 and rows["r1"].passed == 3 and rows["r1"].distance > rows["r2"].distance
     assert result.repair.node_id == "r2"
+    # the engine's events: each candidate created and executed (with its diff), then the choice
+    executed = {e.node_id: e.passed for e in events if e.type == "node_executed"}
+    assert executed == {"r0": 1, "r1": 3, "r2": 3}
+    created = next(e for e in events if e.type == "node_created" and e.node_id == "r2")
+    assert "+        return gcd(b, a % b)" in created.node.diff
+    chosen = next(e for e in events if e.type == "repair_chosen")
+    assert (chosen.node_id, chosen.distance, chosen.passing, chosen.candidates) == ("r2", 4, 2, 3)
+    assert [e.type for e in events][-1] == "finished" and events[-1].best_node_id == "r2"
+    assert events.index(chosen) < next(i for i, e in enumerate(events) if e.type == "hint_drafted")
 
 
 async def test_repair_rounds_retry_the_closest_miss_with_its_report(local_sandbox):

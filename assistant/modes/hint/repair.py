@@ -304,6 +304,12 @@ class RepairSearch:
     def _seed(self, node_id: str) -> int:
         return (self.settings.seed * 1_000_003 + int(node_id[1:]) * 7) % (2 ** 31)
 
+    def _round_done(self, round_: int) -> None:
+        best = self._ranked_passing()
+        self.ctx.emit(RoundDone(round=round_, best_node_id=best[0].id if best else None,
+                                best_pass_ratio=1.0 if best else 0.0,
+                                beam=[n.id for n in (best[:2] or self._closest_misses(2))]))
+
     async def run(self) -> RepairOutcome:
         s = self.settings
         stop = ""
@@ -315,12 +321,9 @@ class RepairSearch:
                 temperature = 0.2 if i == 0 else s.temperature  # the first sample stays close to the program
                 jobs.append(self._develop(node_id, None, 0, base, temperature, self._seed(node_id)))
             await self._gather(jobs)
+            self._round_done(0)
             for round_ in range(1, s.rounds + 1):
-                best = self._ranked_passing()
-                self.ctx.emit(RoundDone(round=round_ - 1, best_node_id=best[0].id if best else None,
-                                        best_pass_ratio=1.0 if best else 0.0,
-                                        beam=[n.id for n in (best or self._closest_misses(2))]))
-                if best:
+                if self._ranked_passing():
                     stop = "a repair passes every test"
                     break
                 jobs = []
@@ -341,6 +344,7 @@ class RepairSearch:
                         node_id = self._next_id()
                         jobs.append(self._develop(node_id, None, round_, base, s.temperature, self._seed(node_id)))
                 await self._gather(jobs)
+                self._round_done(round_)
             else:
                 stop = f"all {s.rounds} repair rounds done"
         except BudgetExhausted as exc:
