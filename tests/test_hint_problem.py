@@ -116,3 +116,22 @@ async def test_bad_tests_files_are_one_line_errors(tmp_path, local_sandbox):
         assert "\n" not in str(info.value) and name in str(info.value)
     with pytest.raises(UserError, match="no problem given"):
         await hint_problem(None, None, "p.py")
+
+
+async def test_a_repair_record_is_a_problem_with_its_pytest_tests(tmp_path, local_sandbox):
+    record = {"id": "toy/gcd", "kind": "repair", "source": "toy", "program": "gcd.py",
+              "statement": "Greatest common divisor.",
+              "files": {"gcd.py": BUGGY,
+                        "node.py": "class Box:\n    def __init__(self, v):\n        self.v = v\n",
+                        "test_gcd.py": ("from node import Box\nfrom gcd import gcd\n\n\n"
+                                        "def test_zero():\n    assert gcd(Box(17).v, 0) == 17\n\n\n"
+                                        "def test_equal():\n    assert gcd(13, 13) == 13\n")},
+              "fixed_files": {"gcd.py": FIX}}
+    data = tmp_path / "repairs.jsonl"
+    data.write_text(json.dumps({"id": "other", "kind": "repair"}) + "\n" + json.dumps(record) + "\n", encoding="utf-8")
+    # the student's copy has another name: it stands in for the record's program
+    problem = await hint_problem(f"{data}#toy/gcd", None, str(tmp_path / "mine.py"), local_sandbox)
+    assert problem.id == "toy/gcd" and problem.statement == "Greatest common divisor."
+    assert problem.module_name == "gcd" and [t.name for t in problem.visible_tests] == ["test_zero", "test_equal"]
+    assert [r.passed for r in (await run(local_sandbox, problem, BUGGY)).values()] == [True, False]
+    assert all(r.passed for r in (await run(local_sandbox, problem, FIX)).values())

@@ -9,6 +9,9 @@ A tests file is one of
   FILE.jsonl     one {"input", "output"} object per line
   DIR            online-judge-tools layout: NAME.in with NAME.out
 
+A repair record (`FILE.jsonl#ID` of kind "repair": QuixBugs, HumanEvalFix) is a problem too: its
+statement and its pytest file, with the student's program standing in for the record's program.
+
 Test files are code: parametrized values that are not literals are computed by running the
 file's module-level code in the sandbox, never on the host.
 """
@@ -19,6 +22,7 @@ import ast
 import json
 import re
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from itertools import product
@@ -28,7 +32,7 @@ from sandbox.api import Job, Limits, TestCase
 from sandbox.core import Sandbox
 
 from ...errors import UserError
-from ...problems.loaders import _oj_tests, load_problem, read_text
+from ...problems.loaders import _oj_tests, _parse_jsonl, load_problem, read_text
 from ...problems.model import Problem
 
 MAX_DATA_BYTES = 2 << 20
@@ -569,6 +573,50 @@ async def collect_parameters(tests: PythonTests, sandbox: Sandbox) -> None:
         p.values = [v if isinstance(v, str) else None for v in values]
 
 
+def _repair_record(spec: str) -> dict | None:
+    """The record a `FILE.jsonl#ID` spec names when it is a repair record (a tiny repository with
+    its pytest tests: QuixBugs, HumanEvalFix), else None."""
+    if "#" not in spec or Path(spec).exists():
+        return None
+    file_part, _, record_id = spec.partition("#")
+    path = Path(file_part).expanduser()
+    if not record_id or not path.is_file():
+        return None
+    for _, obj in _parse_jsonl(path, file_part):
+        if str(obj.get("id")) == record_id:
+            return obj if obj.get("kind") == "repair" else None
+    return None
+
+
+async def _problem_from_repair_record(record: dict, spec: str, program_name: str, sandbox: Sandbox | None,
+                                      program_source: str | None) -> Problem:
+    files = record.get("files")
+    program = record.get("program")
+    if not isinstance(files, dict) or not isinstance(program, str) or program not in files:
+        raise UserError(f"{spec}: not a valid repair record (needs 'files' and 'program')")
+    tests = [name for name in files if Path(name).name.startswith("test_") and name.endswith(".py")]
+    if len(tests) != 1:
+        raise UserError(f"{spec}: the record holds {len(tests)} test files; expected one")
+    with tempfile.TemporaryDirectory(prefix="orps-hint-") as tmp:
+        root = Path(tmp)
+        for name, text in files.items():
+            target = (root / name).resolve()
+            if root.resolve() not in target.parents:
+                raise UserError(f"{spec}: file path {name!r} leaves the record's folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(str(text), encoding="utf-8")
+        # the tests import the record's program by its name: the student's copy stands in for it
+        parsed = parse_python_tests(root / tests[0], f"{spec}:{tests[0]}", program, program_source)
+        if parsed.needs_collection:
+            if sandbox is None:
+                raise UserError(f"{spec}: parametrized values that are not literals need the sandbox")
+            await collect_parameters(parsed, sandbox)
+        return Problem(id=str(record.get("id")), kind="function", title=str(record.get("id")),
+                       statement=str(record.get("statement") or ""), entry_point=record.get("entry_point")
+                       or parsed.entry_point, test_setup=parsed.setup(), module_name=parsed.module_name,
+                       visible_tests=parsed.test_cases(), source=spec)
+
+
 def _stdio_tests(path: Path, display: str) -> list[TestCase]:
     if path.is_dir():
         tests = _oj_tests(path, display)
@@ -609,6 +657,9 @@ async def hint_problem(problem_spec: str | None, tests_spec: str | None, program
     unless given."""
     if problem_spec is None and tests_spec is None:
         raise UserError("no problem given: pass --problem PROBLEM (with tests), or a statement and --tests FILE")
+    record = _repair_record(problem_spec) if problem_spec and tests_spec is None else None
+    if record is not None:
+        return await _problem_from_repair_record(record, problem_spec, program_name, sandbox, program_source)
     base = load_problem(problem_spec) if problem_spec else None
     if tests_spec is None:
         return base
