@@ -51,7 +51,7 @@ async def test_a_pushed_problem_opens_and_is_solved(tmp_path, local_sandbox):
         assert json.loads(saved.read_text()) == json.loads(FIXTURE.read_text())
         assert problem.id == "b-max-of-three" and problem.title == "B. Max of Three"
         assert problem.time_limit_s == 1.5 and problem.memory_limit_mb == 64 and len(problem.visible_tests) == 2
-        assert run.state.result.best.execution.passed == 2
+        assert run.state.result.raw.best.execution.passed == 2
         assert any("Competitive Companion: B. Max of Three (2 samples)" in m for m, _ in app.notified)
 
 

@@ -198,7 +198,7 @@ async def test_engine_notices_become_notifications(tmp_path, local_sandbox):
         await wait_finished(pilot)
         assert any("completion-only" in m and sev == "warning" for m, sev in app.notified)
         run = app.screen
-        assert run.state.result.best is not None and run.state.result.best.execution.passed == 2
+        assert run.state.result.raw.best is not None and run.state.result.raw.best.execution.passed == 2
         await pilot.press("6")
         await pilot.pause()
         assert "completion-only" in screen_text(app)

@@ -46,7 +46,7 @@ async def test_open_a_problem_by_path_runs_it_and_records_a_trace(tmp_path, loca
         await wait_finished(pilot)
         run = app.screen
         assert run.job.problem.id == "running-max"
-        assert run.state.result.best.execution.passed == 2
+        assert run.state.result.raw.best.execution.passed == 2
         traces = list((tmp_path / "runs").glob("*.jsonl"))
         assert len(traces) == 1 and "running-max" in traces[0].name
 
@@ -146,7 +146,7 @@ async def test_a_pasted_statement_is_kept_and_solved(tmp_path, local_sandbox):
         saved = tmp_path / "data" / "orps" / "statements" / "double-it.md"
         assert saved.read_text() == STATEMENT
         assert run.job.problem.id == "double-it" and len(run.job.problem.visible_tests) == 1
-        assert run.state.result.best.execution.passed == 1
+        assert run.state.result.raw.best.execution.passed == 1
 
 
 async def test_an_empty_paste_is_refused(tmp_path, local_sandbox):

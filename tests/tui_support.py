@@ -132,15 +132,14 @@ def recorded_job(name: str = "running-max-run.json"):
 
     from assistant.engine.events import AnyEvent
     from assistant.engine.search import SearchResult
-    from tui.modes import ModeJob
+    from tui.modes import SolveJob
 
     data = json.loads((FIXTURES / "tui" / name).read_text())
     events = [TypeAdapter(AnyEvent).validate_python(e) for e in data["events"]]
     result = SearchResult.model_validate(data["result"])
     problem = load_problem(str(REPO / data["problem"]))
 
-    class RecordedRun(ModeJob):
-        mode = "solve"
+    class RecordedRun(SolveJob):
         actions = frozenset()
 
         async def run(self, resources, on_event):

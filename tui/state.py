@@ -1,19 +1,21 @@
 """What the run screen shows, built only from the engine's events and its final result.
 
-No engine logic lives here: node snapshots come from events, the ranking and the rows from
-`SearchResult` / `candidate_rows`. Until the engine ranks (at `Finished`), candidates are listed
-in arrival order with no rank; a cancelled run keeps every snapshot it received.
+No engine logic lives here: node snapshots come from events, the ranking from the mode's result,
+the rows from the mode job (`candidate_rows` of the mode). Until the engine ranks (at the end),
+candidates are listed in arrival order with no rank; a cancelled run keeps every snapshot.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.engine.events import (BudgetUpdate, Event, Finished, NodeCreated, NodeCritiqued, NodeExecuted,
                                      NodePruned, Notice, RoundDone)
 from assistant.engine.node import Execution, Node
-from assistant.engine.search import SearchResult
+
+if TYPE_CHECKING:
+    from .modes.base import ModeJob, Outcome
 
 RunStatus = Literal["starting", "running", "stopping", "finished", "cancelled", "failed"]
 
@@ -44,7 +46,7 @@ class RunState:
     tokens_per_s: float | None = None
     notices: list[Notice] = field(default_factory=list)
     finished: Finished | None = None
-    result: SearchResult | None = None
+    result: Outcome | None = None
     error: str | None = None
     pinned: set[str] = field(default_factory=set)               # the user's marks (view only)
     hidden: set[str] = field(default_factory=set)
@@ -84,7 +86,7 @@ class RunState:
             return None
         return None
 
-    def set_result(self, result: SearchResult) -> None:
+    def set_result(self, result: Outcome) -> None:
         self.result = result
         for node in result.nodes:
             self.nodes[node.id] = node
@@ -128,28 +130,11 @@ class RunState:
             return list(self.result.ranking)
         return [n.id for n in self.nodes.values() if n.runnable]
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Candidate rows (the engine's `candidate_rows` shape); pinned first, hidden last.
+    def rows(self, job: ModeJob) -> list[dict[str, Any]]:
+        """The job's candidate rows; pinned first, hidden last, else in the job's order.
 
         `rank` is the engine's rank, None while the search has not ranked (running or cancelled)."""
-        from assistant.modes.solve import candidate_rows
-
-        ids = self.ranked_ids()
-        if self.result is not None:
-            rows = candidate_rows(self.result)
-        else:
-            rows = candidate_rows(_unranked(self, ids))
-            for r in rows:
-                r["rank"] = None
-        order = {node_id: i for i, node_id in enumerate(ids)}
-        rows.sort(key=lambda r: (r["id"] not in self.pinned, r["id"] in self.hidden, order.get(r["id"], 0)))
+        rows = job.rows(self)
+        order = {r["id"]: i for i, r in enumerate(rows)}
+        rows.sort(key=lambda r: (r["id"] not in self.pinned, r["id"] in self.hidden, order[r["id"]]))
         return rows
-
-
-def _unranked(state: RunState, ids: list[str]) -> SearchResult:
-    """A SearchResult shell around the snapshots so far, only to reuse `candidate_rows`."""
-    from assistant.engine.search import SearchConfig
-
-    return SearchResult.model_construct(problem_id="", method="orps", model="", can_chat=True,
-                                        nodes=[state.nodes[i] for i in ids], ranking=ids, best_node_id=None,
-                                        stop_reason="", config=SearchConfig())

@@ -1,16 +1,16 @@
-"""What the run screen runs: a *mode job* takes an `on_event` callback and returns a result.
+"""The mode job interface: a *mode job* takes an `on_event` callback and returns a result.
 
 The run screen knows capabilities, not modes. Every job streams the engine's events (node
 created / executed / critiqued / pruned, rounds, budget, notices, finished) and returns a
-`SearchResult`; optional capabilities are declared in `actions`:
+result (`finish` turns it into an `Outcome`); optional capabilities are declared in `actions`:
 
     "rerun"   run a candidate again in the sandbox          (`rerun`)
     "refine"  continue the search from a chosen node         (`refine_job`)
     "apply"   apply a candidate patch to the user's files    (`apply`, fix mode)
     "hint"    reveal the next hint of a ladder               (`next_hint`, hint mode)
 
-`orps fix` and `orps hint` plug in as further `ModeJob` subclasses calling their mode's entry
-point with the same `on_event`; nothing else in the TUI changes.
+A job also says how its candidates are shown (table columns and cells, the code and diff of a
+node, the tests behind its verdicts): the widgets stay the same for solve, fix and hint.
 """
 
 from __future__ import annotations
@@ -18,19 +18,38 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
 
 from assistant.engine.budget import BudgetExhausted
 from assistant.engine.events import Event
-from assistant.engine.node import Execution
-from assistant.engine.search import SearchConfig, SearchResult
+from assistant.engine.node import Execution, Node
 from assistant.models.base import Completion, GenerationOptions, Message, ModelBackend, TextCallback
 from assistant.problems.model import Problem
 
-from .runner import Resources
+from sandbox.api import TestCase
+
+from ..runner import Resources
+
+if TYPE_CHECKING:
+    from ..state import RunState
 
 EventSink = Callable[[Event], None]
+Column = tuple[str, str, int | None]  # label, key, fixed width (None: as wide as the content)
+
+
+@dataclass
+class Outcome:
+    """A finished run as the screen needs it; `raw` is the mode's own result."""
+
+    raw: Any
+    ranking: list[str]
+    best_node_id: str | None
+    stop_reason: str
+    nodes: list[Node] = field(default_factory=list)
 
 
 class StopSwitch:
@@ -104,10 +123,10 @@ class ModeJob(ABC):
     mode: ClassVar[str]
     actions: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, problem: Problem | None, config: SearchConfig, model_spec: str,
+    def __init__(self, problem: Problem | None, config: Any, model_spec: str,
                  original: str | None = None, trace: Path | None = None, label: str = ""):
         self.problem = problem
-        self.config = config
+        self.config = config              # the mode's own config (SearchConfig, FixConfig, HintConfig)
         self.model_spec = model_spec
         self.original = original          # the user's own program: the diff "vs original"
         self.trace = trace
@@ -119,102 +138,75 @@ class ModeJob(ABC):
     def title(self) -> str:
         return self.problem.id if self.problem is not None else self.mode
 
+    @property
+    def method(self) -> str:
+        return str(getattr(self.config, "method", self.mode))
+
+    @property
+    def max_rounds(self) -> int | None:
+        return getattr(self.config, "rounds", None)
+
     def supports(self, action: str) -> bool:
         return action in self.actions
 
     @abstractmethod
-    async def run(self, resources: Resources, on_event: EventSink) -> SearchResult:
+    async def run(self, resources: Resources, on_event: EventSink) -> Any:
         """Run to the end (or until `self.stop`), streaming events to `on_event`."""
 
-    # optional capabilities (declared in `actions`)
+    @abstractmethod
+    def finish(self, raw: Any) -> Outcome:
+        """The screen's view of the mode's result."""
 
-    async def rerun(self, resources: Resources, code: str, result: SearchResult | None) -> tuple[Execution, str]:
+    # ------------------------------------------------------------------ presentation
+
+    columns: ClassVar[tuple[Column, ...]] = ()
+
+    @abstractmethod
+    def rows(self, state: RunState) -> list[dict[str, Any]]:
+        """Candidate rows (each with "id" and "rank", None while unranked), best first."""
+
+    @abstractmethod
+    def cells(self, row: dict[str, Any]) -> list[Text]:
+        """One table row's cells after the first two columns (rank and id, which the table fills)."""
+
+    def code(self, node: Node) -> tuple[str, str] | str:
+        """(text, lexer) for the code tab, or a message saying why there is none."""
+        if not node.code:
+            return f"{node.id} has no program: {node.invalid_reason or 'reply without code'}"
+        return node.code, "python"
+
+    def diff_text(self, node: Node) -> str | None:
+        """What the diff tab compares between two nodes (None: nothing to compare)."""
+        return node.code or None
+
+    def diff_vs_original(self, node: Node) -> tuple[str, str] | str:
+        """(original text, node text) for the "vs original" diff, or why there is none."""
+        if self.original is None:
+            return "no original program (open the TUI with --original FILE to compare with yours)"
+        return self.original, node.code
+
+    def test_cases(self, state: RunState) -> list[TestCase]:
+        return list(self.problem.visible_tests) if self.problem is not None else []
+
+    # ------------------------------------------------------------------ optional capabilities (`actions`)
+
+    async def rerun(self, resources: Resources, code: str, outcome: Outcome | None) -> tuple[Execution, str]:
         raise NotImplementedError
 
-    def refine_job(self, previous: SearchResult, node_id: str) -> ModeJob | None:
+    def refine_job(self, outcome: Outcome, node_id: str) -> ModeJob | None:
         return None
 
-    def apply_summary(self, node_id: str) -> str:
+    def apply_summary(self, node_id: str, outcome: Outcome) -> str:
         """What applying `node_id` will change (shown in the confirmation)."""
         raise NotImplementedError
 
-    async def apply(self, resources: Resources, node_id: str) -> str:
+    async def apply(self, resources: Resources, node_id: str, outcome: Outcome) -> str:
         """Apply the candidate; returns a one-line report of what changed."""
         raise NotImplementedError
 
     async def next_hint(self, resources: Resources) -> str | None:
-        """The next hint of the ladder, None when every level is shown."""
+        """Reveal the next hint of the ladder; None when there is none left."""
         raise NotImplementedError
 
-
-def refine_entry_point() -> Callable[..., Any] | None:
-    """`assistant.modes.solve.refine`, the engine entry point "continue refining from a node".
-
-    Proposed signature (not in the engine yet; the TUI enables the action when it appears):
-        async refine(problem, model, sandbox, config, previous: SearchResult, from_node: str,
-                     on_event=None, trace=None) -> SearchResult
-    which runs `config.rounds` refinement rounds with the beam seeded by `from_node`, keeping
-    `previous`'s nodes (and their ids) so the tree grows in place.
-    """
-    from assistant.modes import solve as solve_mode
-    return getattr(solve_mode, "refine", None)
-
-
-class SolveJob(ModeJob):
-    mode = "solve"
-    actions = frozenset({"rerun", "refine"})
-
-    def __init__(self, problem: Problem, config: SearchConfig, model_spec: str, **kw: Any):
-        super().__init__(problem, config, model_spec, **kw)
-        if self.original is None and problem.starter_code:
-            self.original = problem.starter_code
-        # a replayed run keeps the trace's measurements only with the replay model itself
-        self.graceful_stop = not model_spec.strip().lower().startswith("replay")
-
-    async def run(self, resources: Resources, on_event: EventSink) -> SearchResult:
-        from assistant.modes.solve import solve
-
-        model = await resources.model(self.model_spec)
-        try:
-            sandbox = await resources.sandbox()
-            engine_model = StoppableModel(model, self.stop) if self.graceful_stop else model
-            return await solve(self.problem, engine_model, sandbox, self.config, on_event=on_event, trace=self.trace)
-        finally:
-            if not resources.owns(model):
-                await model.aclose()
-
-    async def rerun(self, resources: Resources, code: str, result: SearchResult | None) -> tuple[Execution, str]:
-        """Run `code` again on the visible tests (and the run's generated tests, once known)."""
-        sandbox = await resources.sandbox()
-        visible = list(self.problem.visible_tests)
-        generated = list(result.generated_tests) if result is not None else []
-        report = await sandbox.arun(self.problem.job(code, tests=visible + generated))
-        return Execution.from_report(report, len(visible)), sandbox.name
-
-    def refine_job(self, previous: SearchResult, node_id: str) -> ModeJob | None:
-        entry = refine_entry_point()
-        if entry is None:
-            return None
-        return RefineJob(self, previous, node_id, entry)
-
-
-class RefineJob(SolveJob):
-    """Continue a finished solve run from one of its nodes (needs the engine's `refine`)."""
-
-    def __init__(self, base: SolveJob, previous: SearchResult, node_id: str, entry: Callable[..., Any]):
-        super().__init__(base.problem, base.config, base.model_spec, original=base.original, trace=None,
-                         label=f"refining from {node_id}")
-        self.previous = previous
-        self.node_id = node_id
-        self._entry = entry
-
-    async def run(self, resources: Resources, on_event: EventSink) -> SearchResult:
-        model = await resources.model(self.model_spec)
-        try:
-            sandbox = await resources.sandbox()
-            engine_model = StoppableModel(model, self.stop) if self.graceful_stop else model
-            return await self._entry(self.problem, engine_model, sandbox, self.config, self.previous, self.node_id,
-                                     on_event=on_event)
-        finally:
-            if not resources.owns(model):
-                await model.aclose()
+    def hints_markdown(self) -> str:
+        raise NotImplementedError

@@ -7,6 +7,7 @@ import concurrent.futures
 import logging
 import traceback
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -18,10 +19,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, TabbedContent, Tree
 
 from assistant.engine.events import Event, ModelText
-from assistant.engine.search import SearchResult
 from assistant.errors import UserError
 
-from ..modes import ModeJob
+from ..modes.base import ModeJob
 from ..state import Rerun, RunState
 from ..widgets.candidate_table import CandidateTable
 from ..widgets.code_view import CodeView
@@ -87,7 +87,7 @@ class EngineEvent(Message):
 
 
 class RunEnded(Message):
-    def __init__(self, result: SearchResult | None, error: str | None = None, cancelled: bool = False) -> None:
+    def __init__(self, result: Any, error: str | None = None, cancelled: bool = False) -> None:
         super().__init__()
         self.result, self.error, self.cancelled = result, error, cancelled
 
@@ -120,7 +120,7 @@ class RunScreen(Screen):
         spec = self.job.model_spec
         if spec.startswith("replay:"):
             spec = "replay:" + Path(spec[len("replay:"):]).name
-        parts = [self.job.mode, self.job.title, self.job.label or spec, self.job.config.method]
+        parts = [self.job.mode, self.job.title, self.job.label or spec, self.job.method]
         return " · ".join(parts)
 
     # ------------------------------------------------------------------ layout
@@ -131,7 +131,7 @@ class RunScreen(Screen):
         with Horizontal(id="run-body"):
             yield SearchTree(self.job.title, id="search-tree")
             with Vertical(id="run-right"):
-                yield CandidateTable(id="candidates")
+                yield CandidateTable(self.job, id="candidates")
                 yield DetailPane(id="detail")
         yield Footer()
 
@@ -148,7 +148,7 @@ class RunScreen(Screen):
     def start(self) -> None:
         self.state.status = "starting"
         self.state.error = None
-        self.state.max_rounds = self.job.config.rounds
+        self.state.max_rounds = self.job.max_rounds
         self.run_worker(self._run(), exclusive=True, group="engine", exit_on_error=False)
 
     async def _run(self) -> None:
@@ -196,9 +196,16 @@ class RunScreen(Screen):
     @on(RunEnded)
     def _on_run_ended(self, message: RunEnded) -> None:
         if message.result is not None:
-            self.state.set_result(message.result)
-            best = message.result.best_node_id
-            self.notify(f"search finished: {message.result.stop_reason}"
+            try:
+                outcome = self.job.finish(message.result)
+            except Exception as exc:  # a result the screen cannot show is an error, not a crash
+                self.state.status = "failed"
+                self.state.error = error_line(exc)
+                self.notify(self.state.error, severity="error")
+                return
+            self.state.set_result(outcome)
+            best = outcome.best_node_id
+            self.notify(f"{self.job.mode} finished: {outcome.stop_reason}"
                         + (f"; best {best}" if best else "; no runnable candidate"),
                         severity="information" if best else "warning")
             if best:
@@ -247,29 +254,35 @@ class RunScreen(Screen):
         self.query_one(CandidateTable).show(self.state, keep=self.selected)
 
     def _refresh_status(self) -> None:
-        self.query_one(RunStatusBar).show(self.state, self.job.config.rounds)
+        self.query_one(RunStatusBar).show(self.state, self.job.max_rounds)
 
     def _log_text(self, text: Text) -> None:
         self.query_one("#run-log", RichLog).write(text)
 
-    def _base_for_diff(self, node_id: str) -> tuple[str | None, str | None, str]:
+    def _diff(self, node_id: str) -> tuple[str | None, str | None, str | None, str]:
+        """(base name, base text, node text, why none) for the diff tab's current base."""
         node = self.state.nodes[node_id]
         base = self.query_one(DiffView).base
+        mine = self.job.diff_text(node)
+        if base == "original":
+            pair = self.job.diff_vs_original(node)
+            if isinstance(pair, str):
+                return None, None, None, pair
+            return "original", pair[0], pair[1], ""
         if base == "parent":
-            parent = self.state.node(node.parent_id)
-            if parent is None:
-                return None, None, "a first-round candidate: no parent to compare with"
-            return parent.id, parent.code, ""
-        if base == "best":
-            best = self.state.node(self.state.best_node_id)
-            if best is None:
-                return None, None, "no best candidate yet"
-            if best.id == node_id:
-                return None, None, "this is the best candidate"
-            return best.id, best.code, ""
-        if self.job.original is None:
-            return None, None, "no original program (open the TUI with --original FILE to compare with yours)"
-        return "original", self.job.original, ""
+            other = self.state.node(node.parent_id)
+            if other is None:
+                return None, None, None, "a first-round candidate: no parent to compare with"
+        else:
+            other = self.state.node(self.state.best_node_id)
+            if other is None:
+                return None, None, None, "no best candidate yet"
+            if other.id == node_id:
+                return None, None, None, "this is the best candidate"
+        theirs = self.job.diff_text(other)
+        if mine is None or theirs is None:
+            return None, None, None, "nothing to compare in this mode"
+        return other.id, theirs, mine, ""
 
     def _refresh_detail(self) -> None:
         node = self.state.node(self.selected)
@@ -281,20 +294,16 @@ class RunScreen(Screen):
             self.query_one(CritiqueView).show(None)
             self.query_one(TestVerdicts).show(None, None)
             return
-        if node.code:
-            code_view.show(node.code)
+        code = self.job.code(node)
+        if isinstance(code, str):
+            code_view.show_message(code)
         else:
-            code_view.show_message(f"{node.id} has no program: {node.invalid_reason or 'reply without code'}")
-        base_name, base_code, why = self._base_for_diff(node.id)
-        diff_view.show(node.id, node.code if node.code else None, base_name, base_code, why)
+            code_view.show(*code)
+        base_name, base_text, text, why = self._diff(node.id)
+        diff_view.show(node.id, text, base_name, base_text, why)
         self.query_one(CritiqueView).show(node, self.state.pruned.get(node.id))
         execution, source = self.state.execution(node.id)
-        cases = []
-        if self.job.problem is not None:
-            cases = list(self.job.problem.visible_tests)
-        if self.state.result is not None:
-            cases += list(self.state.result.generated_tests)
-        self.query_one(TestVerdicts).show(node.id, execution, source, cases)
+        self.query_one(TestVerdicts).show(node.id, execution, source, self.job.test_cases(self.state))
 
     # ------------------------------------------------------------------ actions
 
@@ -457,19 +466,22 @@ class RunScreen(Screen):
         self.start()
 
     def action_apply(self) -> None:
-        node = self._selected_node()
+        node = self._selected_node(need_code=False)
         if node is None or not self.job.supports("apply"):
+            return
+        if self.state.result is None or node.id not in self.state.result.ranking:
+            self.notify("only a ranked candidate of a finished run can be applied", severity="warning")
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.run_worker(self._apply(node.id), group="apply", exit_on_error=False)
 
-        self.app.push_screen(ConfirmScreen(f"Apply {node.id}'s patch?", self.job.apply_summary(node.id),
+        self.app.push_screen(ConfirmScreen(f"Apply {node.id}'s patch?", self.job.apply_summary(node.id, self.state.result),
                                            yes="Apply"), confirmed)
 
     async def _apply(self, node_id: str) -> None:
-        future = self.app.engine.submit(self.job.apply(self.app.resources, node_id))
+        future = self.app.engine.submit(self.job.apply(self.app.resources, node_id, self.state.result))
         try:
             message = await asyncio.wrap_future(future)
         except Exception as exc:

@@ -40,13 +40,13 @@ class DiffView(Vertical):
         for b in BASES:
             choice.append(f" {b} ", style="reverse bold" if b == self.base else "dim")
         choice.append("  (d)", style="dim")
-        if node_id is None or code is None:
+        if node_id is None:
             header.update(choice)
             body.show_message("select a candidate")
             return
-        if base_code is None:
+        if base_code is None or code is None:
             header.update(choice)
-            body.show_message(f"{node_id}: {why_none}")
+            body.show_message(f"{node_id}: {why_none or 'nothing to compare'}")
             return
         diff = unified(base_code, code, base_name or "base", node_id)
         added = sum(1 for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++"))

@@ -36,8 +36,8 @@ def series_from(state: RunState) -> list[Series]:
         score = node.critique.score if node is not None and node.critique and node.critique.score else None
         text = f"{r.best_pass_ratio:.0%} {r.best_node_id or '-'}" + (f" ★{score}" if score else "")
         rounds.append((f"r{r.round}", r.best_pass_ratio, text, "green" if r.best_pass_ratio >= 1 else "yellow"))
-    if state.result is not None and state.result.best is not None:
-        best = state.result.best
+    best = state.node(state.result.best_node_id) if state.result is not None else None
+    if best is not None:
         ex = best.execution
         ratio = ex.passed / ex.total if ex and ex.total else 0.0
         score = f" ★{best.critique.score}" if best.critique and best.critique.score else ""
