@@ -50,7 +50,7 @@ USER root
 COPY orps-build/ /tmp/orps-build/
 RUN set -e; \\
     export PIP_CONFIG_FILE=/tmp/orps-build/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1 \\
-        PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1; \\
+        PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 PIP_NO_COLOR=1; \\
     if [ -f /tmp/orps-build/ca.crt ]; then \\
         export SSL_CERT_FILE=/tmp/orps-build/ca.crt REQUESTS_CA_BUNDLE=/tmp/orps-build/ca.crt; fi; \\
     if ! python3 -m venv ENV_PREFIX >/dev/null 2>&1; then \\
@@ -324,6 +324,9 @@ class TestEnvironment:
         return {self.mount_from: self.mount_at}
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _pip_error(lines: list[str]) -> str:
     """pip's own error, as one line."""
     errors = [i for i, ln in enumerate(lines) if ln.startswith("ERROR:") or "error:" in ln.lower()[:12]]
@@ -332,7 +335,7 @@ def _pip_error(lines: list[str]) -> str:
         picked = [ln.strip() for ln in lines[start:start + 6] if ln.strip() and not ln.startswith("Removing")]
     else:
         picked = [ln.strip() for ln in lines[-6:] if ln.strip()]
-    text = " | ".join(picked)
+    text = " | ".join(picked).replace("/tmp/orps-build/requirements.txt", "the requirements orps collected")
     return text if len(text) <= 600 else text[:597] + "..."
 
 
@@ -365,7 +368,7 @@ def ensure_image(snap: Snapshot, base_image: str, progress: Callable[[str], None
                                   nocache=rebuild, labels={"org.orps.fix-env": "1"})
         for chunk in stream:
             if "stream" in chunk:
-                for ln in chunk["stream"].splitlines():
+                for ln in _ANSI.sub("", chunk["stream"]).splitlines():
                     if ln.strip():
                         lines.append(ln.rstrip())
                         progress(ln.rstrip())
