@@ -172,7 +172,7 @@ def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, b
         if as_json:
             click.echo(json.dumps(result_json(result), indent=2))
         else:
-            console.print(f"all {len(result.baseline.tests)} tests pass already: nothing to fix")
+            console.print(result.stop_reason)
         sys.exit(0)
     saved = save_run(result, settings.runs_dir)
     if as_json:

@@ -158,7 +158,8 @@ async def run_fix(prep: Prepared, model: ModelBackend, config: FixConfig, tests:
     result.targets = targets
     if not targets:
         result.status = "all_pass"
-        result.stop_reason = f"all {len(baseline.tests)} tests pass already: nothing to fix"
+        which = "the selected tests" if (tests or keyword) else f"all {len(baseline.tests)} tests"
+        result.stop_reason = f"{which} pass already: nothing to fix"
         return result
     index = RepoIndex(snap)
     loc = localize(snap, targets, index)
