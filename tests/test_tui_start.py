@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from .tui_support import (RUNNING_MAX, isolated_home, make_app, screen_text, wait_finished,  # noqa: F401
@@ -120,19 +118,6 @@ async def test_a_bad_path_is_one_error_line_and_the_start_screen_stays(tmp_path,
         await wait_for(pilot, lambda: app.notified, "a notification")
         assert app.notified == [("missing/problem.md: no such file or directory", "error")]
         assert type(app.screen).__name__ == "StartScreen"
-
-
-async def test_a_git_repository_says_fix_mode_is_not_there(tmp_path, local_sandbox):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    app = make_app(tmp_path, local_sandbox)
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.screen.query_one("#path").value = str(repo)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.notified, "a notification")
-        message, severity = app.notified[0]
-        assert severity == "error" and "git repository" in message and "orps fix" in message
 
 
 async def test_a_pasted_statement_is_kept_and_solved(tmp_path, local_sandbox):

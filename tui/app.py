@@ -18,7 +18,7 @@ from assistant.errors import UserError
 from assistant.problems import Problem
 
 from .companion import CompanionListener
-from .modes import ModeJob, SolveJob
+from .modes import FixJob, HintJob, ModeJob, SolveJob
 from .prefs import TuiPrefs, load_prefs
 from .runner import EngineLoop, ModelFactory, Resources
 from .screens.run import RunScreen
@@ -115,9 +115,30 @@ class OrpsApp(App):
             self.push_screen(screen)
         return screen
 
-    def open_repo(self, path: Path) -> None:
-        self.notify(f"{path}: a git repository: repairing a repository needs `orps fix`, "
-                    "which this version does not have yet", severity="error")
+    def fix_config(self):
+        from assistant.modes.fix import FixConfig
+        p = self.prefs
+        return FixConfig(max_calls=p.max_calls, max_tokens=p.max_tokens, max_wall_s=p.max_wall_s, rounds=p.rounds,
+                         beam=p.beam, initial=p.initial)
+
+    def hint_config(self):
+        from assistant.modes.hint import HintConfig
+        return HintConfig(max_level=4, max_tutor_calls=self.prefs.max_calls)
+
+    def open_repo(self, path: Path, model_spec: str | None = None) -> RunScreen | None:
+        """Fix mode: ranked patches for the repository's failing tests (a trace in the runs directory)."""
+        from assistant.modes.fix.run import default_trace_path
+
+        job = FixJob(path, self.fix_config(), model_spec or self.current_model_spec(), self.settings.runs_dir,
+                     trace=default_trace_path(self.settings.runs_dir, path.resolve()))
+        return self.open_job(job)
+
+    def hint(self, program: str, problem: Problem, program_name: str,
+             model_spec: str | None = None) -> RunScreen | None:
+        """Hint mode: check the program, find the smallest repair, then hints one at a time."""
+        job = HintJob(program, problem, self.hint_config(), model_spec or self.current_model_spec(),
+                      program_name=program_name)
+        return self.open_job(job)
 
     def action_home(self) -> None:
         """Back to the start screen (it is always at the bottom of the stack)."""
@@ -188,26 +209,41 @@ class OrpsApp(App):
         self.notify(message.text, severity="warning", timeout=15)
 
 
-def run_app(mode: str = "start", problem: Problem | None = None, config: SearchConfig | None = None,
+def run_app(mode: str = "start", problem: Problem | None = None, config: Any = None,
             model_spec: str | None = None, sandbox_choice: str | None = None, original: str | None = None,
-            companion: bool = True) -> None:
-    """Run the TUI: on the start screen, or straight on a job (`mode` "solve" with `problem`)."""
+            companion: bool = True, repo: str | Path | None = None, tests: list[str] | None = None,
+            keyword: str | None = None, program: str | None = None, program_name: str = "program.py",
+            student_spec: str | None = None) -> None:
+    """Run the TUI: on the start screen (`mode` "start"), or straight on a job:
+    "solve" (`problem`, `config`: SearchConfig), "fix" (`repo`, `tests`, `keyword`, `config`:
+    FixConfig) or "hint" (`program` source, `problem`, `config`: HintConfig, `student_spec`)."""
     app_kw: dict[str, Any] = dict(model_spec=model_spec, sandbox_choice=sandbox_choice, original=original,
                                   companion_port=-1 if companion else None)
-    if mode in ("fix", "hint"):
-        raise UserError(f"the TUI cannot run `orps {mode}` yet: that mode is not in this version")
+    if mode not in ("start", "solve", "fix", "hint"):
+        raise UserError(f"unknown TUI mode '{mode}'")
+    if mode in ("solve", "hint") and problem is None:
+        raise UserError(f"{mode} needs a problem")
+    if mode == "fix" and repo is None:
+        raise UserError("fix needs a repository")
+    if mode == "hint" and program is None:
+        raise UserError("hint needs the program to give hints on")
     app = OrpsApp(**app_kw)
+    spec = model_spec or app.settings.model
     if mode == "solve":
-        if problem is None:
-            raise UserError("solve needs a problem")
         from assistant.modes.solve import default_trace_path
 
         config = config or app.prefs.search_config()
-        spec = model_spec or app.settings.model
         app._initial_job = SolveJob(problem, config, spec, original=original,
                                     trace=default_trace_path(app.settings.runs_dir, problem, config.method))
-    elif mode != "start":
-        raise UserError(f"unknown TUI mode '{mode}'")
+    elif mode == "fix":
+        from assistant.modes.fix.run import default_trace_path as fix_trace_path
+
+        root = Path(repo)
+        app._initial_job = FixJob(root, config or app.fix_config(), spec, app.settings.runs_dir, tests=tests,
+                                  keyword=keyword, trace=fix_trace_path(app.settings.runs_dir, root.resolve()))
+    elif mode == "hint":
+        app._initial_job = HintJob(program, problem, config or app.hint_config(), spec, student_spec=student_spec,
+                                   program_name=program_name)
     with _logging_to_file():
         app.run()
 

@@ -23,16 +23,19 @@ from .sandbox_cmd import sandbox_option
 @click.option("--initial", type=click.IntRange(1), default=None, help="Round-0 candidates.")
 @click.option("--original", type=click.Path(path_type=Path, dir_okay=False),
               help="Your own program: the diff tab compares candidates with it.")
+@click.option("--program", type=click.Path(path_type=Path, dir_okay=False),
+              help="Hint mode: your program for PROBLEM; hints are revealed one at a time.")
 @click.option("--no-companion", is_flag=True, help="Do not listen for Competitive Companion.")
 @sandbox_option
 def tui_cmd(target, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, original,
-            no_companion, sandbox_choice) -> None:
+            program, no_companion, sandbox_choice) -> None:
     """Open the terminal UI; with PROBLEM, start solving it at once.
 
-    PROBLEM is anything `orps solve` takes. A git repository (REPO) opens in fix mode once
-    `orps fix` is available. Without an argument the start screen opens: a problem file, a
-    pasted statement, recent runs, and problems pushed by Competitive Companion
-    (127.0.0.1:27121 by default; the port is in the settings).
+    PROBLEM is anything `orps solve` takes; with --program FILE the TUI gives hints on FILE for
+    PROBLEM instead. A git repository (REPO) opens in fix mode: ranked patches for its failing
+    tests. Without an argument the start screen opens: a problem file, a repository, a pasted
+    statement, recent runs, and problems pushed by Competitive Companion (127.0.0.1:27121 by
+    default; the port is in the settings).
     """
     from tui.app import run_app
     from tui.prefs import load_prefs
@@ -51,13 +54,25 @@ def tui_cmd(target, model_spec, method, max_calls, max_tokens, max_wall_s, round
                 companion=not no_companion)
         return
     path = Path(target).expanduser()
+    prefs = load_prefs()
+    common = dict(model_spec=model_spec, sandbox_choice=sandbox_choice, companion=not no_companion)
     try:
         problem = load_problem(target)
     except UserError:
-        if path.is_dir() and (path / ".git").exists():
-            raise UserError(f"{target}: a git repository: the TUI opens repositories in fix mode, and "
-                            "`orps fix` is not in this version yet") from None
-        raise
-    config = load_prefs().search_config(**overrides)
-    run_app(mode="solve", problem=problem, config=config, model_spec=model_spec, sandbox_choice=sandbox_choice,
-            original=original_code, companion=not no_companion)
+        if not (path.is_dir() and (path / ".git").exists()) or program is not None:
+            raise
+        from ..modes.fix import FixConfig
+        fix_keys = ("max_calls", "max_tokens", "max_wall_s", "rounds", "beam", "initial")
+        values = {k: getattr(prefs, k) for k in fix_keys} | {k: v for k, v in overrides.items() if k in fix_keys}
+        if "method" in overrides:
+            raise UserError("--method is for solving problems; fix mode has its own patch search") from None
+        run_app(mode="fix", repo=path, config=FixConfig(**values), **common)
+        return
+    if program is not None:
+        from ..modes.hint import HintConfig
+        source = read_text(program, str(program))
+        config = HintConfig(max_level=4, max_tutor_calls=overrides.get("max_calls", prefs.max_calls))
+        run_app(mode="hint", problem=problem, program=source, program_name=program.name, config=config, **common)
+        return
+    config = prefs.search_config(**overrides)
+    run_app(mode="solve", problem=problem, config=config, original=original_code, **common)

@@ -102,7 +102,8 @@ class RunScreen(Screen):
         Binding("x", "prune", "Prune"),
         Binding("f", "refine", "Refine"),
         Binding("a", "apply", "Apply"),
-        Binding("h", "hint", "Hint"),
+        Binding("h", "hint", "Next hint"),
+        Binding("v", "reveal", "Show repair"),
         Binding("d", "cycle_diff", "Diff base"),
         Binding("z", "zoom", "Zoom"),
         *[Binding(str(i), f"tab('{tab}')", label, show=False) for i, (tab, label) in enumerate(TABS, 1)],
@@ -136,6 +137,12 @@ class RunScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.job.supports("hint"):
+            from textual.widgets import Markdown, TabPane
+            from textual.containers import VerticalScroll
+            pane = TabPane("Hints", VerticalScroll(Markdown(self.job.hints_markdown(), id="hints-md"),
+                                                   classes="hints-scroll"), id="hints")
+            self.query_one("#detail-tabs", TabbedContent).add_pane(pane, before="code")
         self.query_one(CandidateTable).focus()
         self._refresh_status()
         self.start()
@@ -223,6 +230,9 @@ class RunScreen(Screen):
         self.query_one(MetricsChart).show(self.state)
         self._refresh_detail()
         self._refresh_status()
+        self._refresh_hints()
+        if self.job.supports("hint") and message.result is not None:
+            self.query_one(DetailPane).active = "hints"
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ selection and refresh
@@ -308,10 +318,8 @@ class RunScreen(Screen):
     # ------------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("apply", "hint", "rerun", "refine"):
-            capability = {"apply": "apply", "hint": "hint", "rerun": "rerun", "refine": "refine"}[action]
-            if not self.job.supports(capability):
-                return False
+        if action in ("apply", "hint", "rerun", "refine", "reveal") and not self.job.supports(action):
+            return False
         if action == "refine" and self.state.running:
             return None  # shown, disabled while the search runs
         return True
@@ -491,8 +499,24 @@ class RunScreen(Screen):
         self._log_text(Text(message, style="bold"))
 
     def action_hint(self) -> None:
+        if not self.job.supports("hint"):
+            return
+        if self.state.result is None:
+            self.notify("hints come once the program is checked and a repair is found", severity="warning")
+            return
+        self.notify("writing and validating the next hint")
+        self.run_worker(self._hint(), group="hint", exclusive=True, exit_on_error=False)
+
+    def action_reveal(self) -> None:
+        if self.job.supports("reveal"):
+            self.job.show_repair = not self.job.show_repair
+            self._refresh_detail()
+            self.notify("the repair is shown" if self.job.show_repair else "the repair is hidden")
+
+    def _refresh_hints(self) -> None:
         if self.job.supports("hint"):
-            self.run_worker(self._hint(), group="hint", exit_on_error=False)
+            from textual.widgets import Markdown
+            self.query_one("#hints-md", Markdown).update(self.job.hints_markdown())
 
     async def _hint(self) -> None:
         future = self.app.engine.submit(self.job.next_hint(self.app.resources))
@@ -501,8 +525,10 @@ class RunScreen(Screen):
         except Exception as exc:
             self.notify(f"no hint: {error_line(exc)}", severity="error")
             return
+        self._refresh_hints()
         if hint is None:
             self.notify("no more hints", severity="warning")
             return
         self._log_text(Text(hint))
+        self.query_one(DetailPane).active = "hints"
         self.notify(hint, timeout=20)

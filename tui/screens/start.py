@@ -55,7 +55,7 @@ class StartScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="start"):
-            yield Label("Problem: file, oj directory, FILE.jsonl#ID or Competitive Companion .json",
+            yield Label("Problem file/dir/FILE.jsonl#ID, a git repo (fix), or a .py program (hints)",
                         classes="start-label")
             with Horizontal(classes="start-row"):
                 yield Input(placeholder="examples/problems.jsonl#running-max", id="path")
@@ -114,16 +114,42 @@ class StartScreen(Screen):
 
     @work(group="open", exclusive=True, exit_on_error=False)
     async def open_spec(self, spec: str) -> None:
+        path = Path(spec).expanduser()
+        if path.suffix == ".py" and path.is_file():
+            self.ask_problem_for(path)
+            return
         try:
             problem = await asyncio.to_thread(load_problem, spec)
         except UserError as exc:
-            path = Path(spec).expanduser()
             if path.is_dir() and is_git_repo(path):
                 self.app.open_repo(path)
                 return
             self.notify(str(exc), severity="error")
             return
         self.app.solve(problem)
+
+    def ask_problem_for(self, program: Path) -> None:
+        """A Python file is a program to give hints on: ask which problem (with tests) it solves."""
+        from .dialogs import PathScreen
+
+        def chosen(spec: str | None) -> None:
+            if spec:
+                self.open_hint(program, spec)
+
+        self.app.push_screen(PathScreen(f"Hints for {program.name}: the problem it should solve (with tests)", "",
+                                        action="Check"), chosen)
+
+    @work(group="open", exclusive=True, exit_on_error=False)
+    async def open_hint(self, program: Path, problem_spec: str) -> None:
+        from assistant.problems.loaders import read_text
+
+        try:
+            source = await asyncio.to_thread(read_text, program, str(program))
+            problem = await asyncio.to_thread(load_problem, problem_spec)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.app.hint(source, problem, program.name)
 
     @work(group="open", exclusive=True, exit_on_error=False)
     async def open_pasted(self, text: str) -> None:

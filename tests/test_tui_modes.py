@@ -1,0 +1,127 @@
+"""Fix and hint modes in the TUI: the same run screen over `orps fix` and `orps hint` (scripted
+models, the local sandbox, real pytest runs and a real git repository)."""
+
+from __future__ import annotations
+
+import json
+
+import git
+import pytest
+
+from assistant.modes.fix.workspace import materialize
+
+from .tui_support import (CORRECT, RUNNING_MAX, WRONG, isolated_home, make_app, screen_text,  # noqa: F401
+                          wait_finished, wait_for)
+
+pytestmark = pytest.mark.usefixtures("isolated_home")
+
+BUGGY = "def area(w, h):\n    return w + h\n\n\ndef perimeter(w, h):\n    return 2 * (w + h)\n"
+TESTS = ("from rect import area, perimeter\n\n\ndef test_area():\n    assert area(2, 3) == 6\n\n\n"
+         "def test_perimeter():\n    assert perimeter(2, 3) == 10\n")
+FIX = "Multiply.\nrect.py\n<<<<<<< SEARCH\n    return w + h\n=======\n    return w * h\n>>>>>>> REPLACE\n"
+
+
+def fix_handler(req):
+    if "strict reviewer of bug fixes" in req.messages[0].content:
+        return json.dumps({"analysis": "area multiplies now", "suggestion": "", "score": 5, "done": True})
+    return FIX
+
+
+async def test_fix_mode_ranks_patches_and_applies_one_after_confirmation(tmp_path):
+    from tui.prefs import TuiPrefs
+
+    repo = materialize({"rect.py": BUGGY, "test_rect.py": TESTS}, tmp_path / "repo")
+    app = make_app(tmp_path, None, handler=fix_handler, sandbox_choice="local",
+                   prefs=TuiPrefs(max_calls=3, initial=1, rounds=0))
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.screen.query_one("#path").value = str(repo)
+        await pilot.press("enter")                         # a git repository: fix mode
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the fix run")
+        await wait_finished(pilot)
+        run = app.screen
+        assert run.job.mode == "fix" and run.state.status == "finished", run.state.error
+        raw = run.state.result.raw
+        assert raw.status == "fixed" and run.state.result.ranking == [raw.best_node_id]
+        text = screen_text(app)
+        assert "tests  regr" in text and "1/1" in text and "2/2" in text   # targets, suite
+        assert "+    return w * h" in text                 # the code tab shows the patch
+        assert (repo / "rect.py").read_text() == BUGGY     # nothing written before apply
+
+        await pilot.press("a")                             # apply: asks first
+        await pilot.pause()
+        assert "Writes rect.py" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert (repo / "rect.py").read_text() == BUGGY
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any(m.startswith("applied") for m, _ in app.notified), "the apply")
+        assert (repo / "rect.py").read_text() == BUGGY.replace("w + h\n\n\n", "w * h\n\n\n")
+        assert git.Repo(repo).is_dirty()                   # applied to the working tree, not committed
+        await pilot.press("4")                             # the target test's verdict
+        await pilot.pause()
+        assert "test_rect.py::test_area" in screen_text(app)
+
+
+def role(req) -> str:
+    if req.kind == "chat" and "patient programming tutor" in req.messages[0].content:
+        return "tutor"
+    if req.kind == "chat" and "# Hints from your tutor" in req.messages[-1].content:
+        return "student"
+    return "repair"
+
+
+NUDGE = "Look at what your function returns for each position: is it the largest value seen so far?"
+CONCEPT = "Think about keeping one running value that you update as you walk through the list."
+
+
+def hint_handler(req):
+    who = role(req)
+    if who == "repair":
+        return f"Keep a running maximum.\n```python\n{CORRECT}```\n"
+    if who == "student":
+        return f"```python\n{CORRECT}```\n"
+    text = req.messages[-1].content
+    return NUDGE if "Write hint 1 of 4" in text else CONCEPT
+
+
+async def test_hint_mode_hides_the_repair_and_reveals_hints_one_at_a_time(tmp_path, local_sandbox):
+    program = tmp_path / "mine.py"
+    program.write_text(WRONG)
+    app = make_app(tmp_path, local_sandbox, handler=hint_handler)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.screen.query_one("#path").value = str(program)
+        await pilot.press("enter")                         # a .py file: which problem?
+        await pilot.pause()
+        app.screen.query_one("#path").value = RUNNING_MAX
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the hint run")
+        await wait_finished(pilot)
+        run = app.screen
+        assert run.job.mode == "hint" and run.state.status == "finished", run.state.error
+        raw = run.state.result.raw
+        assert raw.check.passed == 1 and raw.check.total == 2 and raw.repair is not None
+        text = screen_text(app)                            # the hints tab opens
+        assert "1/2 tests pass" in text and "Press h for the next hint" in text
+        await pilot.press("1")                             # code: hidden, it is the answer
+        await pilot.pause()
+        assert "the repair is hidden in hint mode" in screen_text(app)
+        assert "best = x if best is None" not in screen_text(app)
+
+        await pilot.press("h")
+        await wait_for(pilot, lambda: any(m.startswith("hint 1 (") for m, _ in app.notified), "hint 1")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Hint 1: nudge" in text and "Look at what your function returns" in text
+        # the same scripted model as student repairs it with and without the hint: not kept, and said
+        assert "4/4 without (not kept)" in " ".join(text.split())
+        assert any("no hint can raise that" in m for m, _ in app.notified)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: any(m.startswith("hint 2 (") for m, _ in app.notified), "hint 2")
+        await pilot.pause()
+        assert "Hint 2" in screen_text(app)
+
+        await pilot.press("1", "v")                        # a teacher may look at the repair
+        await pilot.pause()
+        assert "best = x if best is None" in screen_text(app)
