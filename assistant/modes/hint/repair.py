@@ -318,7 +318,9 @@ class RepairSearch:
             jobs = []
             for i in range(s.samples):
                 node_id = self._next_id()
-                temperature = 0.2 if i == 0 else s.temperature  # the first sample stays close to the program
+                # a chat model's first sample stays close to the program; a base model at a low
+                # temperature mostly copies it unchanged, so its samples all vary
+                temperature = 0.2 if i == 0 and self.chat else s.temperature
                 jobs.append(self._develop(node_id, None, 0, base, temperature, self._seed(node_id)))
             await self._gather(jobs)
             self._round_done(0)
