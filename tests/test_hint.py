@@ -292,3 +292,21 @@ async def test_a_hint_about_nothing_is_rejected(local_sandbox):
     result = await hint(BUGGY, GCD, tutor, None, local_sandbox, cfg(k=0))
     assert result.ladder[0].text == NUDGE
     assert result.ladder[0].rejected[0].reason == "it does not refer to the program, the tests or a programming idea"
+
+
+def test_completion_prefix_keeps_the_signature_and_docstring_and_replies_get_missing_parts_back():
+    from assistant.modes.hint.repair import completion_prefix, restore_missing
+
+    program = ('from typing import List\n\n\ndef helper(x):\n    return x\n\n\n'
+               'def strlen(string: str) -> int:\n    """ Return length of given string """\n'
+               '    return len(string) - 1\n\n\ndef later(y):\n    return y\n')
+    problem = Problem(id="s", kind="function", entry_point="strlen")
+    prefix = completion_prefix(problem, program)
+    assert prefix.endswith('def strlen(string: str) -> int:\n    """ Return length of given string """\n')
+    assert "def helper" in prefix and "def later" not in prefix
+    # a reply with only the fixed function gets the import and the other functions back
+    reply = 'def strlen(string: str) -> int:\n    return len(string)\n'
+    restored = restore_missing(program, reply)
+    assert restored.startswith("from typing import List\n") and "def helper(x)" in restored
+    assert "def later(y)" in restored and "return len(string)\n" in restored and "- 1" not in restored
+    assert completion_prefix(Problem(id="x", kind="stdio"), "print(1)\n") == ""
