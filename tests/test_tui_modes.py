@@ -62,6 +62,10 @@ async def test_fix_mode_ranks_patches_and_applies_one_after_confirmation(tmp_pat
         await pilot.press("4")                             # the target test's verdict
         await pilot.pause()
         assert "test_rect.py::test_area" in screen_text(app)
+        await pilot.press("escape")                        # the fix run is among the recent runs
+        await pilot.pause()
+        recent = app.screen.query_one("#recent").runs
+        assert [(r.mode, r.problem, r.method, r.best) for r in recent] == [("fix", "repo", "fix", raw.best_node_id)]
 
 
 def role(req) -> str:

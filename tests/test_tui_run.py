@@ -10,7 +10,7 @@ import pytest
 from assistant.models.base import ModelError
 from assistant.models.scripted import ScriptedModel
 
-from .tui_support import (CORRECT, WRONG, config, is_critic, isolated_home, make_app,  # noqa: F401
+from .tui_support import (CORRECT, config, is_critic, isolated_home, make_app,  # noqa: F401
                           screen_text, solve_handler, solve_job, wait_finished, wait_for)
 
 pytestmark = pytest.mark.usefixtures("isolated_home")

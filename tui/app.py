@@ -125,12 +125,18 @@ class OrpsApp(App):
         from assistant.modes.hint import HintConfig
         return HintConfig(max_level=4, max_tutor_calls=self.prefs.max_calls)
 
-    def open_repo(self, path: Path, model_spec: str | None = None) -> RunScreen | None:
-        """Fix mode: ranked patches for the repository's failing tests (a trace in the runs directory)."""
+    def open_repo(self, path: Path, model_spec: str | None = None, config: dict | None = None,
+                  trace: bool = True) -> RunScreen | None:
+        """Fix mode: ranked patches for the repository's failing tests (a trace in the runs directory).
+        `config`: a recorded FixConfig (a replay needs the same one)."""
+        from assistant.modes.fix import FixConfig
         from assistant.modes.fix.run import default_trace_path
 
-        job = FixJob(path, self.fix_config(), model_spec or self.current_model_spec(), self.settings.runs_dir,
-                     trace=default_trace_path(self.settings.runs_dir, path.resolve()))
+        fix_config = FixConfig.model_validate(config) if config else self.fix_config()
+        job = FixJob(path, fix_config, model_spec or self.current_model_spec(), self.settings.runs_dir,
+                     trace=default_trace_path(self.settings.runs_dir, path.resolve()) if trace else None)
+        if model_spec and model_spec.startswith("replay:"):
+            job.label = f"replay of {Path(model_spec[len('replay:'):]).name}"
         return self.open_job(job)
 
     def hint(self, program: str, problem: Problem, program_name: str,

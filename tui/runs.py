@@ -17,7 +17,8 @@ class RecentRun:
     path: Path
     started: datetime
     problem: str
-    problem_source: str
+    problem_source: str      # the problem spec, or the repository of a fix run
+    mode: str
     method: str
     model: str
     candidates: int | None   # ranked candidates, None when the run did not finish
@@ -59,11 +60,17 @@ def read_run(path: Path) -> RecentRun | None:
     except ValueError:
         started = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
     config = opts.get("config") or {}
-    return RecentRun(path=path, started=started, problem=str(opts.get("problem", "?")),
-                     problem_source=str(opts.get("problem_source", "")), method=str(config.get("method", "?")),
+    mode = str(opts.get("mode") or "solve")
+    if mode == "fix":  # `orps fix` traces name the repository instead of a problem
+        problem, source, method = Path(str(opts.get("repo", "?"))).name, str(opts.get("repo", "")), "fix"
+    else:
+        problem, source = str(opts.get("problem", "?")), str(opts.get("problem_source", ""))
+        method = str(config.get("method", "?"))
+    return RecentRun(path=path, started=started, problem=problem, mode=mode,
+                     problem_source=source, method=method,
                      model=str(header.get("spec", "?")),
                      candidates=len(result["ranking"]) if isinstance(result.get("ranking"), list) else None,
-                     best=result.get("best"), stop_reason=str(result.get("stop_reason") or "did not finish"),
+                     best=result.get("best") or (result["ranking"][0] if result.get("ranking") else None), stop_reason=str(result.get("stop_reason") or "did not finish"),
                      config=config if isinstance(config, dict) else {})
 
 

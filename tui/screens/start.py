@@ -185,6 +185,14 @@ class StartScreen(Screen):
         if not run.problem_source:
             self.notify(f"{run.path.name}: the trace does not say where its problem came from", severity="error")
             return
+        if run.mode == "fix":
+            repo = Path(run.problem_source)
+            if not repo.is_dir():
+                self.notify(f"cannot reopen {run.problem}: {repo} is not a directory any more", severity="error")
+                return
+            self.app.open_repo(repo, model_spec=f"replay:{run.path}" if replay else None,
+                               config=run.config if replay else None, trace=not replay)
+            return
         try:
             problem: Problem = await asyncio.to_thread(load_problem, run.problem_source)
         except UserError as exc:
