@@ -64,3 +64,10 @@ def test_a_missing_problem_is_one_line(calls):
 def test_bare_orps_without_a_terminal_prints_help(calls):
     res = CliRunner().invoke(main, [])
     assert res.exit_code == 0 and "Usage: " in res.output and "tui" in res.output and not calls
+
+
+def test_solve_with_tui_opens_the_same_job(calls):
+    res = CliRunner().invoke(main, ["solve", RUNNING_MAX, "--tui", "--budget", "4", "--sandbox", "local"])
+    assert res.exit_code == 0, res.output
+    kw = calls[0]
+    assert kw["mode"] == "solve" and kw["problem"].id == "running-max" and kw["config"].max_calls == 4

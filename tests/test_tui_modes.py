@@ -47,6 +47,13 @@ async def test_fix_mode_ranks_patches_and_applies_one_after_confirmation(tmp_pat
         assert "+    return w * h" in text                 # the code tab shows the patch
         assert (repo / "rect.py").read_text() == BUGGY     # nothing written before apply
 
+        await pilot.press("w")                             # save: the patch, as a .patch file
+        await pilot.pause()
+        assert app.screen.query_one("#path").value == "repo-n0.patch"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "+    return w * h" in (tmp_path / "repo-n0.patch").read_text()
+
         await pilot.press("a")                             # apply: asks first
         await pilot.pause()
         assert "Writes rect.py" in screen_text(app)
@@ -112,6 +119,9 @@ async def test_hint_mode_hides_the_repair_and_reveals_hints_one_at_a_time(tmp_pa
         await pilot.pause()
         assert "the repair is hidden in hint mode" in screen_text(app)
         assert "best = x if best is None" not in screen_text(app)
+
+        await pilot.press("c")                             # nor can it be copied while hidden
+        assert app.clipboard == "" and "hidden" in app.notified[-1][0]
 
         await pilot.press("h")
         await wait_for(pilot, lambda: any(m.startswith("hint 1 (") for m, _ in app.notified), "hint 1")

@@ -175,6 +175,13 @@ class ModeJob(ABC):
             return f"{node.id} has no program: {node.invalid_reason or 'reply without code'}"
         return node.code, "python"
 
+    def export(self, node: Node) -> tuple[str, str] | str:
+        """(text, default file name) that save and copy use, or why there is nothing to export."""
+        if not node.code:
+            return f"{node.id} has no program"
+        from assistant.cli.solve_cmd import output_path
+        return node.code, str(output_path(self.title, None))
+
     def diff_text(self, node: Node) -> str | None:
         """What the diff tab compares between two nodes (None: nothing to compare)."""
         return node.code or None

@@ -22,7 +22,7 @@ class FixJob(ModeJob):
     mode = "fix"
     actions = frozenset({"apply"})
     columns = (("#", "rank", 2), ("id", "id", 3), ("tests", "targets", 5), ("regr", "regressions", 4),
-               ("suite", "suite", 7), ("lines", "lines", 5), ("time s", "time", 6), ("critic", "critic", 6))
+               ("suite", "suite", 5), ("lines", "lines", 5), ("time s", "time", 6), ("critic", "critic", 5))
 
     def __init__(self, repo: Path, config: Any, model_spec: str, runs_dir: Path, tests: list[str] | None = None,
                  keyword: str | None = None, trace: Path | None = None):
@@ -105,6 +105,11 @@ class FixJob(ModeJob):
         if node.status == "invalid":
             return f"{node.id}: the edit could not be used: {node.invalid_reason}"
         return f"{node.id}: no patch"
+
+    def export(self, node: Node) -> tuple[str, str] | str:
+        if not node.diff:
+            return f"{node.id} has no patch"
+        return node.diff, f"{self.title}-{node.id}.patch"
 
     def diff_text(self, node: Node) -> str | None:
         return node.diff

@@ -92,6 +92,11 @@ class HintJob(ModeJob):
             return HIDDEN
         return super().code(node)
 
+    def export(self, node: Node) -> tuple[str, str] | str:
+        if not self.show_repair:
+            return HIDDEN
+        return super().export(node)
+
     def diff_text(self, node: Node) -> str | None:
         return (node.code or None) if self.show_repair else None
 

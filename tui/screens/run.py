@@ -367,23 +367,32 @@ class RunScreen(Screen):
             target = target.parent
         self.maximize(target or self.query_one(DetailPane), container=False)
 
+    def _export(self):
+        node = self._selected_node(need_code=False)
+        if node is None:
+            return None, None
+        export = self.job.export(node)
+        if isinstance(export, str):
+            self.notify(export, severity="warning")
+            return None, None
+        return node, export
+
     def action_copy(self) -> None:
-        node = self._selected_node()
+        node, export = self._export()
         if node is None:
             return
-        self.app.copy_to_clipboard(node.code)
-        self.notify(f"{node.id} copied to the clipboard ({len(node.code.splitlines())} lines)")
+        self.app.copy_to_clipboard(export[0])
+        self.notify(f"{node.id} copied to the clipboard ({len(export[0].splitlines())} lines)")
 
     def action_save(self) -> None:
-        node = self._selected_node()
+        node, export = self._export()
         if node is None:
             return
-        from assistant.cli.solve_cmd import output_path
-        default = str(output_path(self.job.title, None))
+        text, default = export
 
         def chosen(path: str | None) -> None:
             if path:
-                self._save_to(Path(path).expanduser(), node.id, node.code)
+                self._save_to(Path(path).expanduser(), node.id, text)
 
         self.app.push_screen(PathScreen(f"Save {node.id} to", default), chosen)
 
