@@ -287,3 +287,98 @@ async def test_generated_tests_are_run_and_trusted_by_agreement(local_sandbox):
     assert best.code in (good, good2)
     assert best.execution.generated_passed == 2
     assert result.node(result.ranking[-1]).code == bad
+
+
+class NoisySandbox:
+    """The real sandbox, with CPU times scaled by a fixed factor: what another run would measure."""
+
+    def __init__(self, inner, factor):
+        self.inner, self.factor = inner, factor
+        self.name, self.image_id = inner.name, inner.image_id
+
+    async def arun(self, job, on_result=None):
+        report = await self.inner.arun(job)
+        for r in report.results:
+            if r.cpu_ms is not None:
+                r.cpu_ms *= self.factor
+                r.cpu_ms_runs = [x * self.factor for x in r.cpu_ms_runs]
+            if r.peak_rss_kb:
+                r.peak_rss_kb += int(1024 * self.factor)
+        return report
+
+
+async def test_replay_is_exact_even_when_timings_differ(local_sandbox, tmp_path):
+    # reports in prompts carry CPU ms and MB; a replay must ask exactly what the run asked
+    def handler(req):
+        if is_critic(req):
+            return critic_reply(req, score_pass=4)
+        if "execution report" in req.messages[-1].content:
+            return block(CORRECT)
+        return block(WRONG)
+
+    model = ScriptedModel(handler=handler)
+    trace = tmp_path / "run.jsonl"
+    config = cfg(initial=2, rounds=2, beam=1, branching=1, adaptive=False)
+    first = await solve(ADD, model, NoisySandbox(local_sandbox, 3.0), config, trace=trace)
+    assert any("execution report" in r.messages[-1].content and "ms CPU" in r.messages[-1].content
+               for r in model.requests if not is_critic(r))
+    again = await solve(ADD, ReplayModel(trace), NoisySandbox(local_sandbox, 0.1), config)
+    assert again.ranking == first.ranking
+    assert again.budget["calls"] == first.budget["calls"]
+
+
+async def test_stop_control_ends_the_search_and_keeps_results(local_sandbox):
+    from assistant.engine.search import SearchControl
+    control = SearchControl()
+
+    def handler(req):
+        if sum(1 for r in model.requests if not is_critic(r)) >= 2:
+            control.stop.set()  # the user presses stop while the second candidate is written
+        return critic_reply(req) if is_critic(req) else block(WRONG + f"# {len(model.requests)}\n")
+
+    model = ScriptedModel(handler=handler)
+    result = await solve(ADD, model, local_sandbox, cfg(initial=2, rounds=3, parallel=1), control=control)
+    assert result.stop_reason == "stopped by the user"
+    assert len(result.ranking) >= 1 and result.budget["calls"] < 8
+
+
+async def test_refine_continues_from_a_chosen_node(local_sandbox):
+    from assistant.modes.solve import refine
+
+    def handler(req):
+        if is_critic(req):
+            return critic_reply(req)
+        if "execution report" in req.messages[-1].content:
+            return block(CORRECT)
+        return block(WRONG)
+
+    model = ScriptedModel(handler=handler)
+    first = await solve(ADD, model, local_sandbox, cfg(initial=1, rounds=0))
+    assert first.best.code == WRONG
+    more = await refine(ADD, model, local_sandbox, cfg(rounds=1, branching=1), first, "n0")
+    ids = {n.id for n in more.nodes}
+    assert "n0" in ids and "n1" in ids
+    child = more.node("n1")
+    assert child.parent_id == "n0" and child.round == 1 and child.code == CORRECT
+    assert more.best_node_id == "n1"
+
+
+async def test_pinned_and_pruned_nodes_steer_the_beam(local_sandbox):
+    from assistant.engine.search import SearchControl
+    codes = {0: CORRECT, 1: WRONG}
+
+    def handler(req):
+        if is_critic(req):
+            return critic_reply(req)
+        last = req.messages[-1].content
+        if "execution report" in last:
+            parent_wrong = "actual:   -1" in last
+            return block(WRONG.replace("a - b", "a - b + 0" if parent_wrong else "a + b + 0"))
+        return block(codes[sum(1 for r in model.requests if not is_critic(r)) - 1])
+
+    model = ScriptedModel(handler=handler)
+    control = SearchControl(pinned={"n1"}, pruned={"n0"})
+    result = await solve(ADD, model, local_sandbox, cfg(initial=2, rounds=1, beam=1, branching=1, parallel=1,
+                                                         adaptive=False), control=control)
+    children = [n for n in result.nodes if n.parent_id is not None]
+    assert children and all(n.parent_id == "n1" for n in children)  # the pinned node was refined, not n0

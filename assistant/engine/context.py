@@ -8,6 +8,7 @@ backend, a concurrency cap, the budget checked before a call starts.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,7 +61,8 @@ class Timeline:
 
 class EngineContext:
     def __init__(self, model: ModelBackend, sandbox: Sandbox, problem: Problem, budget: Budget,
-                 on_event: EventSink | None = None, parallel: int = 2, stream: bool = False):
+                 on_event: EventSink | None = None, parallel: int = 2, stream: bool = False,
+                 stop: threading.Event | None = None):
         self.model = model
         self.sandbox = sandbox
         self.problem = problem
@@ -70,6 +72,7 @@ class EngineContext:
         self.timeline = Timeline()
         self._model_slots = asyncio.Semaphore(max(1, parallel))
         self.stream = stream
+        self.stop = stop  # set by a front end: no new model call starts
         self.notices: list[str] = []
 
     def now(self) -> float:
@@ -96,6 +99,8 @@ class EngineContext:
 
         Raises BudgetExhausted before calling when a cap is reached, ModelError when the model fails
         (the failed call still counts: it reached the model)."""
+        if self.stop is not None and self.stop.is_set():
+            raise BudgetExhausted("stopped by the user")
         self.budget.reserve()
         on_text = None
         if self.stream and self.on_event is not None:

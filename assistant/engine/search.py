@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -89,6 +90,21 @@ class SearchResult(BaseModel):
 
 
 @dataclass
+class SearchControl:
+    """Steering from a front end while the search runs (thread-safe: the TUI sets it).
+
+    `stop`: no new model call starts; calls in flight finish and the search ranks what it has.
+    `pinned` nodes always stay in the beam; `pruned` nodes never enter it."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    pinned: set[str] = field(default_factory=set)
+    pruned: set[str] = field(default_factory=set)
+
+
+Measurements = dict[str, Any]  # from a trace: {"cost": {hash: ms}, "tests": {(hash, test name): (cpu ms, rss kb)}}
+
+
+@dataclass
 class Spec:
     """A node to develop: its id and parent are fixed before any call, so runs are reproducible."""
 
@@ -103,7 +119,8 @@ class Spec:
 
 
 class Engine:
-    def __init__(self, ctx: EngineContext, config: SearchConfig, measurements: dict[str, float] | None = None):
+    def __init__(self, ctx: EngineContext, config: SearchConfig, measurements: Measurements | None = None,
+                 control: SearchControl | None = None, previous: SearchResult | None = None):
         self.ctx = ctx
         self.config = config
         self.problem = ctx.problem
@@ -118,13 +135,49 @@ class Engine:
         self._gentests: asyncio.Task | None = None
         self._stdio_tools = None
         self._checked_for_counterexample: set[str] = set()
-        self.recorded = dict(measurements or {})  # code hash -> CPU ms from a trace being replayed
-        self.measured: dict[str, float] = {}      # code hash -> CPU ms measured in this run
+        # Replaying a trace: the costs and per-test timings it recorded stand in for this run's, so
+        # every prompt (reports carry CPU ms and MB) and every ranking comes out exactly the same.
+        measurements = measurements or {}
+        self.recorded: dict[str, float] = dict(measurements.get("cost", {}))
+        self.recorded_tests: dict[tuple[str, str], tuple[float | None, int | None]] = dict(measurements.get("tests", {}))
+        self.measured: dict[str, float] = {}      # code hash -> CPU ms the ranking used in this run
+        self.control = control or SearchControl()
+        if previous is not None:
+            self._adopt(previous)
         self.can_chat = bool(ctx.model.can_chat)
         self._models_ok = False
         self._first_answer = asyncio.Event()  # side tasks wait for proof that the model answers
 
+    def _adopt(self, previous: SearchResult) -> None:
+        """Continue from an earlier run: its nodes keep their ids, new ones follow."""
+        for n in previous.nodes:
+            node = n.model_copy(deep=True)
+            if node.status == "pruned":
+                node.status = "critiqued" if node.critique else "executed"
+            self.nodes[node.id] = node
+            if node.runnable and node.code_hash:
+                self.by_hash.setdefault(node.code_hash, node.id)
+        self._counter = 1 + max((int(i[1:]) for i in self.nodes), default=-1)
+        self.generated = list(previous.generated_tests)
+        self.suspect = set(previous.suspect_tests)
+        self.trust = dict(previous.test_trust)
+        self.counterexamples = list(previous.counterexamples)
+
     # ------------------------------------------------------------------ public
+
+    async def refine_from(self, node_id: str) -> SearchResult:
+        """More refinement rounds with the beam seeded by one node (of an adopted earlier run)."""
+        node = self.nodes.get(node_id)
+        if node is None or not node.runnable:
+            raise ValueError(f"{node_id} is not a runnable candidate of this run")
+        if not self.can_chat:
+            raise ValueError(f"{self.ctx.model.spec} cannot chat: refinement needs a chat model")
+        self.control.pinned.add(node_id)
+        try:
+            await self._orps(start=[node])
+        except BudgetExhausted as exc:
+            self.stop_reason = str(exc)
+        return await self._finalize()
 
     async def run(self) -> SearchResult:
         method = self.config.method
@@ -175,7 +228,12 @@ class Engine:
         prompt, prefix = completion_prompt(self.problem, strategy_text)
         return Spec(self._next_id(), None, round_, strategy_text, role, prompt=prompt, program_prefix=prefix)
 
+    def _check_stop(self) -> None:
+        if self.control.stop.is_set():
+            raise BudgetExhausted("stopped by the user")
+
     async def _develop(self, spec: Spec) -> Node | None:
+        self._check_stop()
         temperature = self.config.sample_temperature if spec.role == "sample" else self.config.temperature
         max_tokens = self.config.max_tokens_per_call if spec.prompt is None else self.config.completion_max_tokens
         options = GenerationOptions(temperature=temperature, max_tokens=max_tokens,
@@ -244,6 +302,7 @@ class Engine:
         job = self.problem.job(node.code, tests=visible + generated)
         report = await self.ctx.execute(job)
         node.execution = Execution.from_report(report, len(visible))
+        self._stabilise(node)
         node.status = "executed"
         node.outcome_score = outcome_score(node, self.suspect)
         ex = node.execution
@@ -251,6 +310,33 @@ class Engine:
                                    generated_passed=ex.generated_passed, generated_total=len(ex.generated),
                                    verdicts=ex.verdicts(), cpu_ms=ex.cpu_ms, peak_rss_kb=ex.peak_rss_kb,
                                    compile_error=ex.compile_error, node=node))
+
+    def _stabilise(self, node: Node) -> None:
+        """Under replay, use the trace's timings for tests it recorded (prompts show them)."""
+        ex = node.execution
+        if not self.recorded_tests or ex is None:
+            return
+        changed = False
+        for t in ex.visible + ex.generated:
+            rec = self.recorded_tests.get((node.code_hash, t.name))
+            if rec is not None:
+                t.cpu_ms, t.peak_rss_kb = rec
+                changed = True
+        if changed:
+            cpu = [t.cpu_ms for t in ex.visible]
+            ex.cpu_ms = sum(cpu) if cpu and all(c is not None for c in cpu) else None
+            mem = [t.peak_rss_kb for t in ex.visible + ex.generated if t.peak_rss_kb is not None]
+            ex.peak_rss_kb = max(mem) if mem else None
+
+    def test_timings(self) -> list[dict[str, Any]]:
+        """Every per-test timing a prompt or ranking may have used, for the trace."""
+        out = []
+        for n in self.nodes.values():
+            if n.runnable and n.code_hash:
+                for t in n.execution.visible + n.execution.generated:
+                    out.append({"code_hash": n.code_hash, "test": t.name, "cpu_ms": t.cpu_ms,
+                                "peak_rss_kb": t.peak_rss_kb})
+        return out
 
     async def _critique(self, node: Node) -> None:
         messages = [Message(role="system", content=render("critic_system")),
@@ -329,20 +415,29 @@ class Engine:
         return not node.execution.generated or generated_ratio(node, self.trust) >= 0.999
 
     def _beam(self, candidates: list[Node]) -> list[Node]:
-        ranked = sorted(candidates, key=lambda n: beam_key(n, self.suspect, self.trust), reverse=True)
-        return ranked[: self.config.beam]
+        candidates = [n for n in candidates if n.id not in self.control.pruned]
+        ranked = sorted(candidates, key=lambda n: (n.id in self.control.pinned,
+                                                   beam_key(n, self.suspect, self.trust)), reverse=True)
+        pinned = [n for n in ranked if n.id in self.control.pinned]
+        return pinned + [n for n in ranked if n.id not in self.control.pinned][: max(0, self.config.beam - len(pinned))]
 
     # ------------------------------------------------------------------ methods
 
-    async def _orps(self) -> None:
+    async def _orps(self, start: list[Node] | None = None) -> None:
         cfg = self.config
-        if cfg.generated_tests:
-            self._gentests = asyncio.create_task(self._make_generated_tests())
-        frontier = await self._run_specs([self._chat_spec(None, 0, strategy(i)) for i in range(cfg.initial)])
+        if start is None:
+            if cfg.generated_tests:
+                self._gentests = asyncio.create_task(self._make_generated_tests())
+            frontier = await self._run_specs([self._chat_spec(None, 0, strategy(i)) for i in range(cfg.initial)])
+            first_round = 1
+        else:  # refining from chosen nodes of an earlier run
+            frontier = list(start)
+            first_round = 1 + max(n.round for n in self.nodes.values())
         beam: list[Node] = []
         best_key = None
         stale_rounds = 0
-        for r in range(1, cfg.rounds + 1):
+        asked = start is not None  # the user asked to refine these: no early stop before one round
+        for r in range(first_round, first_round + cfg.rounds):
             self._update_suspects()
             self._update_trust()
             await self._find_counterexamples()
@@ -363,14 +458,14 @@ class Engine:
             key = beam_key(best, self.suspect, self.trust)[:4]
             stale_rounds = stale_rounds + 1 if key == best_key else 0
             best_key = key
-            if cfg.adaptive and self._fully_passing(best):
+            if cfg.adaptive and self._fully_passing(best) and not asked:
                 if best.critique is None or best.critique.done or (best.critique.score or 0) >= 5 or stale_rounds >= 1:
                     self.stop_reason = ("solved: the best candidate passes every visible and generated test "
                                         "and the last round brought no further gain")
                     return
             specs = []
             for b in beam:
-                if b.critique and b.critique.done and self._fully_passing(b):
+                if b.critique and b.critique.done and self._fully_passing(b) and not (asked and b in start):
                     continue  # the critic's sentinel ends this branch
                 for j in range(cfg.branching):
                     specs.append(self._chat_spec(b, r, strategy(r * cfg.branching + j + int(b.id[1:]))))
@@ -378,6 +473,7 @@ class Engine:
                 self.stop_reason = "every branch was judged done"
                 return
             frontier = await self._run_specs(specs)
+            asked = False
         self._update_suspects()
         self._update_trust()
         self.stop_reason = f"all {cfg.rounds} refinement rounds done"
@@ -493,6 +589,7 @@ class Engine:
             for other in self.runnable():  # every candidate is checked on the new test
                 rep = await self.ctx.execute(self.problem.job(other.code, tests=[test]))
                 other.execution.generated.extend(TestOutcome.from_result(r) for r in rep.results)
+                self._stabilise(other)
 
     # ------------------------------------------------------------------ final pick
 

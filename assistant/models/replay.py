@@ -63,7 +63,7 @@ def load_trace(path: str | Path) -> tuple[dict[str, Any], list[_Entry]]:
             if response is None and not record.get("error"):
                 raise ModelError(f"{path}:{number}: trace entry has neither response nor error")
             entries.append(_Entry(request, response, record.get("error"), number))
-        elif kind in ("measurement", "result"):
+        elif kind in ("measurement", "timing", "result"):
             continue  # the engine's own records (solve mode reads the measurements)
         else:
             raise ModelError(f"{path}:{number}: unknown trace line type {kind!r}")

@@ -17,7 +17,7 @@ from sandbox.core import Sandbox
 
 from ..engine.budget import Budget
 from ..engine.context import EngineContext, EventSink
-from ..engine.search import Engine, SearchConfig, SearchResult
+from ..engine.search import Engine, SearchConfig, SearchControl, SearchResult
 from ..models.base import ModelBackend
 from ..problems.model import Problem
 from ..engine.programmer import slug
@@ -28,31 +28,50 @@ def default_trace_path(runs_dir: Path, problem: Problem, method: str) -> Path:
     return runs_dir / f"{stamp}-{slug(problem.id)}-{method}.jsonl"
 
 
-def recorded_measurements(trace: Path) -> dict[str, float]:
-    """CPU measurements stored in a trace (code hash -> ms), used when that trace is replayed."""
-    found: dict[str, float] = {}
+def recorded_measurements(trace: Path) -> dict:
+    """What a trace measured (costs per program, timings per test), used when it is replayed."""
+    costs: dict[str, float] = {}
+    tests: dict[tuple[str, str], tuple[float | None, int | None]] = {}
     try:
         with trace.open(encoding="utf-8") as fh:
             for line in fh:
-                if '"measurement"' not in line:
+                if '"measurement"' not in line and '"timing"' not in line:
                     continue
                 try:
                     rec = json.loads(line)
                 except ValueError:
                     continue
                 if rec.get("type") == "measurement" and isinstance(rec.get("cpu_ms"), (int, float)):
-                    found[rec["code_hash"]] = float(rec["cpu_ms"])
+                    costs[rec["code_hash"]] = float(rec["cpu_ms"])
+                elif rec.get("type") == "timing":
+                    tests[(rec["code_hash"], rec["test"])] = (rec.get("cpu_ms"), rec.get("peak_rss_kb"))
     except OSError:
         return {}
-    return found
+    return {"cost": costs, "tests": tests}
 
 
 async def solve(problem: Problem, model: ModelBackend, sandbox: Sandbox, config: SearchConfig,
-                on_event: EventSink | None = None, trace: Path | None = None, stream: bool = False) -> SearchResult:
-    """Search for solutions; the caller owns `model` and `sandbox` (and closes them)."""
+                on_event: EventSink | None = None, trace: Path | None = None, stream: bool = False,
+                control: SearchControl | None = None) -> SearchResult:
+    """Search for solutions; the caller owns `model` and `sandbox` (and closes them).
+
+    `control` lets a front end stop the search (it then ranks what it has) and pin or prune nodes."""
+    return await _run(problem, model, sandbox, config, on_event, trace, stream, control, None, None)
+
+
+async def refine(problem: Problem, model: ModelBackend, sandbox: Sandbox, config: SearchConfig,
+                 previous: SearchResult, from_node: str, on_event: EventSink | None = None,
+                 trace: Path | None = None, control: SearchControl | None = None) -> SearchResult:
+    """Continue a finished run: `config.rounds` more rounds with the beam seeded by `from_node`;
+    the earlier nodes keep their ids and new ones follow, so the tree grows in place."""
+    return await _run(problem, model, sandbox, config, on_event, trace, False, control, previous, from_node)
+
+
+async def _run(problem, model, sandbox, config, on_event, trace, stream, control, previous, from_node) -> SearchResult:
     from ..models import RecordingModel, ReplayModel, TraceWriter
 
-    measurements: dict[str, float] = {}
+    control = control or SearchControl()
+    measurements: dict = {}
     if isinstance(model, ReplayModel):
         measurements = recorded_measurements(model.path)
     writer = None
@@ -62,15 +81,18 @@ async def solve(problem: Problem, model: ModelBackend, sandbox: Sandbox, config:
                                              "sandbox": sandbox.name, "sandbox_image": sandbox.image_id})
         model = RecordingModel(model, writer)
     budget = Budget(max_calls=config.max_calls, max_tokens=config.max_tokens, max_wall_s=config.max_wall_s)
-    ctx = EngineContext(model, sandbox, problem, budget, on_event=on_event, parallel=config.parallel, stream=stream)
-    engine = Engine(ctx, config, measurements=measurements)
+    ctx = EngineContext(model, sandbox, problem, budget, on_event=on_event, parallel=config.parallel, stream=stream,
+                        stop=control.stop)
+    engine = Engine(ctx, config, measurements=measurements, control=control, previous=previous)
     started = time.monotonic()
     try:
-        result = await engine.run()
+        result = await (engine.refine_from(from_node) if from_node is not None else engine.run())
     finally:
         if writer is not None:
             for code_hash, cpu_ms in sorted(engine.measured.items()):
                 writer.write_record({"type": "measurement", "code_hash": code_hash, "cpu_ms": cpu_ms})
+            for rec in engine.test_timings():
+                writer.write_record({"type": "timing", **rec})
     if writer is not None:
         writer.write_record({"type": "result", "ranking": result.ranking, "best": result.best_node_id,
                              "stop_reason": result.stop_reason, "wall_s": round(time.monotonic() - started, 3)})
