@@ -111,9 +111,10 @@ async def test_actions_save_copy_pin_prune_rerun(tmp_path, local_sandbox):
         assert "re-run in the local sandbox" in screen_text(app)
         assert any("n2 re-run: 2/2 visible" in m for m, _ in app.notified)
 
-        await pilot.press("f")                             # refine: needs an engine entry point
-        await pilot.pause()
-        assert any("assistant.modes.solve.refine" in m and sev == "error" for m, sev in app.notified)
+        await pilot.press("f")                             # continue refining from n2 (engine refine())
+        await wait_for(pilot, lambda: any(n.parent_id == "n2" for n in run.state.nodes.values()), "a child of n2")
+        child = next(n for n in run.state.nodes.values() if n.parent_id == "n2")
+        assert int(child.id[1:]) > 2                       # the tree grows in place: ids continue
 
 
 def gated_handler(gate: threading.Event, release_after: int):
