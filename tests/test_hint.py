@@ -310,3 +310,13 @@ def test_completion_prefix_keeps_the_signature_and_docstring_and_replies_get_mis
     assert restored.startswith("from typing import List\n") and "def helper(x)" in restored
     assert "def later(y)" in restored and "return len(string)\n" in restored and "- 1" not in restored
     assert completion_prefix(Problem(id="x", kind="stdio"), "print(1)\n") == ""
+
+
+async def test_hints_that_repeat_themselves_or_an_earlier_level_are_rejected(local_sandbox):
+    stutter = "Look at the call. " * 8
+    near_copy = NUDGE.replace("Look at", "Have a look at")
+    tutor = ScriptedModel(handler=tutor_handler(hints={1: [stutter, NUDGE], 2: [near_copy, CONCEPT]}))
+    result = await hint(BUGGY, GCD, tutor, None, local_sandbox, cfg(k=0, max_level=2))
+    assert [h.text for h in result.ladder] == [NUDGE, CONCEPT]
+    assert result.ladder[0].rejected[0].reason == "it repeats itself"
+    assert result.ladder[1].rejected[0].reason == "it repeats hint 1"

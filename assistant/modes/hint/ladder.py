@@ -92,8 +92,13 @@ def clean_chat_hint(text: str) -> str:
     return text
 
 
+_ECHO = re.compile(r"^\s*(?:\(\s*[a-z ]+,[^)]{0,60}\)\s*:?\s*)+", re.I)
+
+
 def clean_completion_hint(text: str) -> str:
-    """A base model's continuation after `# Hint N (...):`: the first comment paragraph."""
+    """A base model's continuation after `# Hint N (...):`: the first comment paragraph, without
+    an echo of the label."""
+    text = _ECHO.sub("", text, count=1)
     out: list[str] = []
     for i, line in enumerate(text.split("\n")):
         stripped = line.strip()
@@ -211,7 +216,9 @@ def template_hint(level: int, problem: Problem, program: str, check: ProgramChec
                 where = f"the function `{fn}`"
         parts = [f"Your program fails {check.total - check.passed} of {check.total} tests."]
         if failing is not None:
-            test = _short(failing.test.splitlines()[-1] if failing.test else failing.name)
+            lines = [ln.strip() for ln in failing.test.splitlines() if ln.strip()]
+            joined = "; ".join(lines)
+            test = _short(joined if len(joined) <= 110 else (lines[-1] if lines else failing.name), 110)
             if failing.expected is not None:
                 parts.append(f"Start with `{test}`: it should give {_short(failing.expected, 60)} but gives "
                              f"{_short(failing.actual or '(nothing)', 60)}.")
@@ -296,9 +303,12 @@ class Tutor:
         text = limit_words(text, s.max_words)
         if not self.grounded(text):
             return text, "it does not refer to the program, the tests or a programming idea"
-        norm = " ".join(text.lower().split())
+        words = re.findall(r"\w+", text.lower())
+        if len(words) >= 12 and len(set(words)) < 0.35 * len(words):
+            return text, "it repeats itself"
         for p in previous:
-            if " ".join(p.text.lower().split()) == norm:
+            before = re.findall(r"\w+", p.text.lower())
+            if difflib.SequenceMatcher(None, before, words, autojunk=False).ratio() >= 0.6:
                 return text, f"it repeats hint {p.level}"
         if level <= 3:
             leak = check_leak(text, self.program, self.repair, s.ngram, self.public)
@@ -333,10 +343,9 @@ class Tutor:
             fix = f"The bug is on line {', '.join(map(str, ch.lines_touched[:3]))}." + (f" Fixed {fixed}" if fixed else "")
         else:
             fix = "The failing test shows the bug."
-        prev = "".join(f"# Hint {p.level} ({p.name}, {LEVELS[p.level][1]}): {' '.join(p.text.split())}\n"
-                       for p in previous)
+        # earlier hints are left out: a base model imitates them (facts and all) instead of going on
         prompt = render("hint_tutor_completion", failures=failure_comment(self.check, self.problem.kind),
-                        program=self.program.rstrip(), fix=fix, previous=prev, level=level, level_name=name,
+                        program=self.program.rstrip(), fix=fix, previous="", level=level, level_name=name,
                         short=short).rstrip("\n")
         return None, prompt
 
