@@ -138,7 +138,7 @@ async def test_leak_guard_rejects_a_hint_that_quotes_the_fix_and_regenerates(loc
     assert level.rejected[0].text == LEAKY and "quotes code from the fix" in level.rejected[0].reason
     hint_requests = [r for r in tutor.requests if role(r) == "tutor"]
     assert len(hint_requests) == 2
-    assert "rejected because it quotes code from the fix" in hint_requests[1].messages[-1].content
+    assert "rejected because it quotes code from the fix: `" in hint_requests[1].messages[-1].content
     # the tutor saw the verified repair (as a diff) and the failing tests
     assert "+        return gcd(b, a % b)" in hint_requests[0].messages[-1].content
     assert "assert gcd(13, 13) == 13" in hint_requests[0].messages[-1].content

@@ -123,3 +123,17 @@ def test_bad_input_is_one_line_and_exit_2(files, models, tmp_path):
     nothing = runner.invoke(main, ["hint", str(files / "gcd.py")])
     assert nothing.exit_code == 2 and "no problem given" in nothing.stderr
     assert models["tutor"].requests == []
+
+
+def test_nothing_of_the_fix_reaches_the_student(files, monkeypatch):
+    from .test_hint import LADDER, LEAKY
+    monkeypatch.setattr("assistant.cli.hint_cmd.open_cli_model",  # a fresh tutor per run: its drafts are a queue
+                        lambda spec: ScriptedModel(handler=tutor_handler(hints={**LADDER, 1: [LEAKY, NUDGE]})))
+    text = orps_hint(files, "--k", "0")
+    assert text.exit_code == 0 and "draft 1 rejected: it quotes code from the fix" in text.stderr
+    for stream in (text.stdout, text.stderr):
+        assert "gcd(b, a % b)" not in stream and "( b ," not in stream and "% b )" not in stream
+    doc = json.loads(orps_hint(files, "--k", "0", "--json").stdout)
+    assert doc["ladder"][0]["rejected"] == [{"text": None, "reason": "it quotes code from the fix"}]
+    teacher = json.loads(orps_hint(files, "--k", "0", "--json", "--show-repair").stdout)
+    assert teacher["ladder"][0]["rejected"][0]["text"] == LEAKY

@@ -34,7 +34,8 @@ def test_leak_guard_flags_code_only_the_repair_has():
     assert novel_grams(BUGGY, FIX) >= {("gcd", "(", "b"), ("b", ",", "a")}
     assert check_leak("Look at the recursive call: are its arguments in the right order?", BUGGY, FIX).ok
     leak = check_leak("Change it to return gcd(b, a % b) and it works.", BUGGY, FIX)
-    assert not leak.ok and "gcd ( b" in leak.leaked and "quotes code from the fix" in leak.reason()
+    assert not leak.ok and "gcd ( b" in leak.leaked and leak.reason() == "it quotes code from the fix"
+    assert "`( b ,`" in leak.detail()
     # quoting the student's own (buggy) line is allowed: that is what a location hint does
     assert check_leak("Line 5 reads `return gcd(a % b, b)`. Look there.", BUGGY, FIX).ok
     # a code block is never plain language

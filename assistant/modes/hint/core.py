@@ -306,6 +306,9 @@ def result_json(result: HintResult, program: str | None = None, show_repair: boo
         doc["repair"]["diff"] = None
     for level, entry in zip(result.ladder, doc["ladder"]):
         entry["kept"] = level.kept
+        if not show_repair:  # a rejected draft may quote the fix: only its reason is public
+            for rejected in entry["rejected"]:
+                rejected["text"] = None
     doc["shown_levels"] = [h.level for h in result.shown()]
     return doc
 

@@ -188,9 +188,14 @@ class LeakCheck:
         return not self.leaked and not self.code_block
 
     def reason(self) -> str:
-        if self.code_block:
-            return "it contains a code block"
-        return "it quotes code from the fix: " + ", ".join(f"`{g}`" for g in self.leaked[:3])
+        """Why the hint is rejected, safe to show a student (names no code of the fix)."""
+        return "it contains a code block" if self.code_block else "it quotes code from the fix"
+
+    def detail(self) -> str:
+        """The reason with the quoted fragments, for the tutor model (which knows the fix)."""
+        if self.code_block or not self.leaked:
+            return self.reason()
+        return self.reason() + ": " + ", ".join(f"`{g}`" for g in self.leaked[:3])
 
 
 def _join(gram: tuple[str, ...]) -> str:

@@ -296,6 +296,18 @@ class Tutor:
 
     def screen(self, level: int, text: str, previous: list[HintLevel]) -> tuple[str, str | None]:
         """(the hint as it would be shown, the reason it is rejected or None)."""
+        text, reason, _ = self._screen(level, text, previous)
+        return text, reason
+
+    def _screen(self, level: int, text: str, previous: list[HintLevel]) -> tuple[str, str | None, str | None]:
+        """Like `screen`, plus the detailed reason the tutor model is told (it may name code of the fix)."""
+        text, reason = self._check(level, text, previous)
+        if reason is None or level > 3 or self.repair is None:
+            return text, reason, reason
+        leak = check_leak(text, self.program, self.repair, self.settings.ngram, self.public)
+        return text, reason, leak.detail() if not leak.ok else reason
+
+    def _check(self, level: int, text: str, previous: list[HintLevel]) -> tuple[str, str | None]:
         s = self.settings
         text = text.strip()
         if word_count(text) < 3:
@@ -376,14 +388,14 @@ class Tutor:
                     break
                 drafts += 1
                 raw = clean_chat_hint(reply.text) if messages is not None else clean_completion_hint(reply.text)
-                text, reason = self.screen(level, raw, previous)
+                text, reason, detail = self._screen(level, raw, previous)
                 self.ctx.emit(HintDrafted(level=level, attempt=attempt + 1, accepted=reason is None, source="tutor",
                                           reason=reason))
                 if reason is None:
                     return HintLevel(level=level, name=name, text=text, source="tutor", words=word_count(text),
                                      drafts=drafts, rejected=rejected)
                 rejected.append(Rejected(text=raw[:2000], reason=reason))
-                feedback = reason
+                feedback = detail or reason
         fallback = template_hint(level, self.problem, self.program, self.check, self.repair)
         text = ""
         if fallback is not None:
