@@ -195,15 +195,19 @@ def test_a_hanging_test_times_out_and_a_fix_is_found(tmp_path):
 
 def test_a_completion_only_model_rewrites_the_suspect_function(repo):
     def handler(req):
-        assert req.kind == "complete"
-        assert "# Fixed version of the same function" in req.prompt and req.prompt.endswith("def mean(xs):\n")
+        assert req.kind == "complete" and req.prompt.endswith("def mean(xs):\n")
         assert "assert mean([2, 4]) == 3" in req.prompt
-        return "    return sum(xs) / len(xs)\n\n\ndef unrelated():\n    pass\n"
+        if "# Fixed version of the same function" in req.prompt:  # after the buggy body
+            assert "return sum(xs) / (len(xs) + 1)" in req.prompt
+            return "    return sum(xs) / len(xs)\n\n\ndef unrelated():\n    pass\n"
+        assert "(len(xs) + 1)" not in req.prompt  # the other kind: signature and tests only
+        return "    return sum(xs) / (len(xs) + 1)\n"
     model = ScriptedModel(handler=handler, can_chat=False)
-    result = run(repo, model, max_calls=3)
+    result = run(repo, model, max_calls=4)
     assert result.status == "fixed" and not result.can_chat
     assert result.patches[result.best_node_id].size == 2
-    assert len(model.requests) <= 2  # stops once a sample fixes everything
+    assert len(model.requests) == 2  # one wave of `parallel` samples, then it stops: fixed
+    assert [n.invalid_reason for n in result.nodes if n.status == "invalid"] == ["the edit changes nothing"]
     assert all(n.critique is None for n in result.nodes)
 
 

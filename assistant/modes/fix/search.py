@@ -138,8 +138,9 @@ def fix_strategy(i: int) -> str:
     return s[i % len(s)]
 
 
-# a base model's samples: a near-copy first (small edits of the buggy code), then more freedom
-SAMPLE_TEMPERATURES = (0.2, 0.5, 0.8)
+# a base model's samples, in turn: after the buggy version, then from the signature and the tests;
+# temperatures cycle so each kind is tried both near-greedy and freer
+SAMPLE_TEMPERATURES = (0.5, 0.2, 0.8, 0.5)
 
 
 def node_index(node_id: str) -> tuple[int, int]:
@@ -491,8 +492,11 @@ class FixEngine:
         return out[: self.config.completion_targets]
 
     def _completion_spec(self, target: Definition, i: int) -> Spec:
-        prompt, prefix = completion_prompt(self.index, target, self.targets)
-        return Spec(self._next_id(), None, 0, f"rewrite {target.qualname} (sample {i + 1})", "sample",
+        # odd samples do not show the buggy body: a small model shown it tends to copy it unchanged
+        rewrite = i % 2 == 1
+        prompt, prefix = completion_prompt(self.index, target, self.targets, show_buggy=not rewrite)
+        how = "from its signature and the tests" if rewrite else "after the buggy version"
+        return Spec(self._next_id(), None, 0, f"rewrite {target.qualname} {how} (sample {i + 1})", "sample",
                     prompt=prompt, prefix=prefix, target=target)
 
     async def _sample_completions(self) -> None:
@@ -574,16 +578,21 @@ def failure_line(t: TestRun) -> str:
     return f"{name}: {code[:160]}  ->  {why}" if code else f"{name}: {why}"
 
 
-def completion_prompt(index: RepoIndex, target: Definition, targets: list[TestRun]) -> tuple[str, str]:
+def completion_prompt(index: RepoIndex, target: Definition, targets: list[TestRun],
+                      show_buggy: bool = True) -> tuple[str, str]:
+    """A base model's prompt: the buggy function then a "fixed version" that starts with its signature
+    (and docstring); or, with `show_buggy=False`, only the failing tests and the signature."""
     buggy, prefix = _definition_prefix(index, target)
     notes = module_notes(index, target.file)
-    if notes:
-        buggy = "# What the code should do:\n" + notes + "\n" + buggy
-    fails = []
-    for t in targets[:4]:
-        fails.append("#   " + failure_line(t))
-    prompt = render("fix_completion", file=target.file, failures="\n".join(fails), buggy=buggy.rstrip() + "\n",
-                    prefix=prefix)
+    fails = "\n".join("#   " + failure_line(t) for t in targets[:4])
+    if show_buggy:
+        if notes:
+            buggy = "# What the code should do:\n" + notes + "\n" + buggy
+        prompt = render("fix_completion", file=target.file, failures=fails, buggy=buggy.rstrip() + "\n",
+                        prefix=prefix)
+    else:
+        prompt = render("fix_completion_rewrite", file=target.file, failures=fails,
+                        notes=("# What the code should do:\n" + notes) if notes else "", prefix=prefix)
     # the prompt ends exactly where the fixed version's body starts (the template's final newline goes)
     return prompt[: prompt.rindex(prefix) + len(prefix)], prefix
 
