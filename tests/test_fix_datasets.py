@@ -18,7 +18,7 @@ from assistant.modes.fix.search import fix_strategy
 from assistant.modes.fix.workspace import apply_patch, materialize
 from sandbox import SandboxSettings
 
-pytestmark = pytest.mark.datasets
+pytestmark = [pytest.mark.datasets, pytest.mark.slow]
 
 CASES = [("quixbugs", "quixbugs/gcd"), ("quixbugs", "quixbugs/kth"),
          ("humanevalfix", "HumanEvalFix/0"), ("humanevalfix", "HumanEvalFix/2")]

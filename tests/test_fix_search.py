@@ -143,6 +143,7 @@ def test_refinement_reads_the_real_failures_of_its_parent(repo):
     assert best.parent_id is not None and result.status == "fixed"
 
 
+@pytest.mark.slow
 def test_selected_tests_only_are_targets(repo):
     model = ScriptedModel(handler=by_strategy({}))
     result = run(repo, model, tests=["test_stats.py::test_mean_one"], initial=1, max_calls=2)
@@ -211,6 +212,7 @@ def test_a_completion_only_model_rewrites_the_suspect_function(repo):
     assert all(n.critique is None for n in result.nodes)
 
 
+@pytest.mark.slow
 def test_a_recorded_run_replays_to_the_same_ranking(repo, tmp_path):
     from assistant.models.replay import ReplayModel
     trace = tmp_path / "fix.jsonl"
