@@ -59,9 +59,11 @@ def open_environment(snap: Snapshot, settings: SandboxSettings, choice: str | No
     answers (auto/docker), else the local sandbox running the host's pytest (with a warning)."""
     choice = choice or settings.backend
     if choice in ("auto", "docker"):
-        from sandbox.docker_backend import connect
+        from sandbox.docker_backend import connect, image_info
         try:
-            connect(timeout=5)
+            client = connect(timeout=5)
+            if choice == "auto" and image_info(client, settings.image) is None:
+                raise SandboxError(f"the sandbox image '{settings.image}' is missing (`orps sandbox build`)")
         except SandboxError as exc:
             if choice == "docker":
                 raise
