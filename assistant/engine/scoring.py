@@ -4,12 +4,14 @@ then measured cost. The critic's score orders the beam, never the final pick."""
 from __future__ import annotations
 
 import ast
+import functools
 import math
 
 from .extract import strip_comments
 from .node import Node
 
 
+@functools.lru_cache(maxsize=4096)
 def static_score(code: str) -> float:
     """0..1, higher for smaller and simpler code (size and branching), as the reference folds them."""
     try:

@@ -142,6 +142,10 @@ class Engine:
         self.recorded_tests: dict[tuple[str, str], tuple[float | None, int | None]] = dict(measurements.get("tests", {}))
         self.measured: dict[str, float] = {}      # code hash -> CPU ms the ranking used in this run
         self.control = control or SearchControl()
+        self._early: dict[str, asyncio.Task] = {}   # code hash -> timing started as soon as it looked best
+        self._timed_with: dict[str, int] = {}      # code hash -> number of tests its final timing used
+        self._best_ratio_seen = 0.0
+        self._scaled = None                        # inputs of growing size for complexity (False: none)
         if previous is not None:
             self._adopt(previous)
         self.can_chat = bool(ctx.model.can_chat)
@@ -304,6 +308,7 @@ class Engine:
         node.execution = Execution.from_report(report, len(visible))
         self._stabilise(node)
         node.status = "executed"
+        self._measure_early(node)
         node.outcome_score = outcome_score(node, self.suspect)
         ex = node.execution
         self.ctx.emit(NodeExecuted(node_id=node.id, passed=ex.passed, total=ex.total,
@@ -596,12 +601,31 @@ class Engine:
     async def _measure_finalists(self, finalists: list[Node]) -> None:
         tests = list(self.problem.visible_tests) + list(self.generated)
         for node in finalists:
-            if node.code_hash in self.recorded or not tests:
+            if node.code_hash in self.recorded or not tests or self._timed_with.get(node.code_hash) == len(tests):
                 continue
             rep = await self.ctx.execute(self.problem.job(node.code, tests=tests, repeat=self.config.repeat_final))
             total = rep.cpu_ms_total()
             if total is not None and rep.compile_error is None:
                 node.final_cpu_ms = total
+                self._timed_with[node.code_hash] = len(tests)
+
+    def _measure_early(self, node: Node) -> None:
+        """A candidate as good as the best so far is timed (and its complexity estimated) right
+        away, in the background: the sandbox works while the model writes the next candidates,
+        instead of after the last one."""
+        if not node.runnable or node.execution.compile_error or self.config.method == "cot":
+            return
+        ratio = visible_ratio(node, self.suspect)
+        if ratio < self._best_ratio_seen or node.code_hash in self._early:
+            return
+        self._best_ratio_seen = ratio
+
+        async def measure() -> None:
+            await self._measure_finalists([node])
+            if self.config.complexity and node.complexity is None:
+                await self._estimate_complexity(node)
+
+        self._early[node.code_hash] = asyncio.create_task(measure())
 
     async def _estimate_complexity(self, node: Node) -> None:
         try:
@@ -609,12 +633,12 @@ class Engine:
         except ImportError:
             return
         try:
-            if self.problem.kind == "function":
-                make_test = scaled_function_tests(self.problem, None)
-            elif self._stdio_tools is not None:
-                make_test = await stdio_size_tests(self.ctx, self._stdio_tools)
-            else:
-                make_test = None
+            if self._scaled is None:
+                if self.problem.kind == "function":
+                    self._scaled = scaled_function_tests(self.problem, None) or False
+                elif self._stdio_tools is not None:
+                    self._scaled = await stdio_size_tests(self.ctx, self._stdio_tools) or False
+            make_test = self._scaled or None
             if make_test is None:
                 return
             estimate = await estimate_complexity(self.ctx, node.code, make_test)
@@ -629,6 +653,8 @@ class Engine:
                 node.complexity += f" (~{estimate.projected_ms_at_limit:.0f} ms at n={estimate.limit_n:,})"
 
     async def _finalize(self) -> SearchResult:
+        if self._early:
+            await asyncio.gather(*self._early.values(), return_exceptions=True)
         self._update_suspects()
         self._update_trust()
         runnable = self.runnable()
@@ -646,7 +672,7 @@ class Engine:
                 if cost is not None:
                     self.measured[n.code_hash] = cost
             ranking_nodes = sorted(runnable, key=lambda n: final_key(n, self.suspect, self.trust))
-            if self.config.complexity and ranking_nodes:
+            if self.config.complexity and ranking_nodes and ranking_nodes[0].complexity is None:
                 await self._estimate_complexity(ranking_nodes[0])
         else:
             ranking_nodes = []
