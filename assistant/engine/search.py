@@ -616,13 +616,15 @@ class Engine:
         if not node.runnable or node.execution.compile_error or self.config.method == "cot":
             return
         ratio = visible_ratio(node, self.suspect)
-        if ratio < self._best_ratio_seen or node.code_hash in self._early:
+        # timing breaks ties among candidates that pass something; complexity is worth knowing only
+        # for a program that passes every visible test
+        if ratio == 0 or ratio < self._best_ratio_seen or node.code_hash in self._early:
             return
         self._best_ratio_seen = ratio
 
         async def measure() -> None:
             await self._measure_finalists([node])
-            if self.config.complexity and node.complexity is None:
+            if self.config.complexity and node.complexity is None and ratio == 1.0:
                 await self._estimate_complexity(node)
 
         self._early[node.code_hash] = asyncio.create_task(measure())
@@ -666,13 +668,15 @@ class Engine:
             order = sorted(runnable, key=lambda n: beam_key(n, self.suspect, self.trust), reverse=True)
             top = visible_ratio(order[0], self.suspect)
             finalists = [n for n in order if visible_ratio(n, self.suspect) == top][: self.config.finalists]
-            await self._measure_finalists(finalists)
+            if top > 0:
+                await self._measure_finalists(finalists)
             for n in runnable:  # every cost the ranking used goes into the trace
                 cost = n.final_cpu_ms if n.final_cpu_ms is not None else n.execution.cpu_ms
                 if cost is not None:
                     self.measured[n.code_hash] = cost
             ranking_nodes = sorted(runnable, key=lambda n: final_key(n, self.suspect, self.trust))
-            if self.config.complexity and ranking_nodes and ranking_nodes[0].complexity is None:
+            if self.config.complexity and ranking_nodes and ranking_nodes[0].complexity is None \
+                    and visible_ratio(ranking_nodes[0], self.suspect) == 1.0:
                 await self._estimate_complexity(ranking_nodes[0])
         else:
             ranking_nodes = []
