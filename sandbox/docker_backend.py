@@ -39,10 +39,9 @@ SANDBOX_UID = 10001
 
 def _docker():
     try:
-        import docker  # noqa: F401
+        import docker
     except ImportError as exc:  # pragma: no cover - docker is a hard dependency
         raise SandboxError("the 'docker' Python package is missing: pip install docker") from exc
-    import docker
     return docker
 
 

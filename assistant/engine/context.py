@@ -102,10 +102,10 @@ class EngineContext:
         if self.stop is not None and self.stop.is_set():
             raise BudgetExhausted("stopped by the user")
         self.budget.reserve()
-        on_text = None
-        if self.stream and self.on_event is not None:
-            def on_text(text: str) -> None:
-                self.emit(ModelText(role=role, node_id=node_id, text=text))
+        def stream_text(text: str) -> None:
+            self.emit(ModelText(role=role, node_id=node_id, text=text))
+
+        on_text = stream_text if self.stream and self.on_event is not None else None
         try:
             async with self._model_slots:
                 # a call queued behind the slots re-checks the clock: wall budget may have run out

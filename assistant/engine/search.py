@@ -21,8 +21,9 @@ from sandbox.api import TestCase
 from ..models.base import GenerationOptions, Message, ModelError
 from .budget import BudgetExhausted
 from .context import EngineContext
-from .critic import CRITIC_SCHEMA, format_report, parse_critique
-from .events import Finished, NodeCreated, NodeCritiqued, NodeExecuted, NodePruned, RoundDone
+from .critic import format_report
+from .events import Finished, NodeExecuted, NodePruned, RoundDone
+from .lifecycle import announce, critique, develop_all
 from .extract import normalized_hash
 from .node import Execution, Node, TestOutcome
 from .programmer import (completion_prompt, completion_stops, first_messages, lineage, parse_chat_reply,
@@ -267,23 +268,18 @@ class Engine:
             node.status = "invalid"
             node.invalid_reason = extracted.error
             node.reasoning = (completion.text or "")[:4000]
-            self.nodes[node.id] = node
-            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                      strategy=node.strategy, invalid=node.invalid_reason, node=node))
-            return node
-        node.code_hash = normalized_hash(node.code)
-        original = self.by_hash.get(node.code_hash)
-        if original is not None:
-            node.status = "duplicate"
-            node.duplicate_of = original
-            self.nodes[node.id] = node
-            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                      strategy=node.strategy, duplicate_of=original, node=node))
-            return node
-        self.by_hash[node.code_hash] = node.id
+        else:
+            node.code_hash = normalized_hash(node.code)
+            original = self.by_hash.get(node.code_hash)
+            if original is not None:
+                node.status = "duplicate"
+                node.duplicate_of = original
+            else:
+                self.by_hash[node.code_hash] = node.id
         self.nodes[node.id] = node
-        self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                  strategy=node.strategy, node=node))
+        announce(self.ctx, node)
+        if node.status in ("invalid", "duplicate"):
+            return node
         await self._execute(node)
         if self.config.critic and self.can_chat and self.config.method == "orps":
             await self._critique(node)
@@ -348,36 +344,11 @@ class Engine:
                     Message(role="user", content=render("critic_task", statement=self.problem.statement.strip(),
                                                         code=node.code.rstrip(),
                                                         report=format_report(node.execution, self.suspect)))]
-        options = GenerationOptions(temperature=self.config.critic_temperature, max_tokens=self.config.critic_max_tokens,
-                                    seed=self._seed(node.id, 1),
-                                    json_schema=CRITIC_SCHEMA if self.ctx.model.supports_json_schema else None)
-        try:
-            completion = await self.ctx.call("critic", options, messages=messages, node_id=node.id)
-        except ModelError as exc:
-            self.ctx.notice(f"critic call for {node.id} failed: {exc}", "warning")
-            return
-        critique = parse_critique(completion.text)
-        if critique.score is None:
-            self.ctx.notice(f"the critic's reply for {node.id} has no score; ranking goes by execution only", "warning")
-        node.critique = critique
-        node.status = "critiqued"
-        self.ctx.emit(NodeCritiqued(node_id=node.id, score=critique.score, summary=critique.summary(), node=node))
+        await critique(self.ctx, node, messages, self.config.critic_temperature, self.config.critic_max_tokens,
+                       self._seed(node.id, 1))
 
     async def _run_specs(self, specs: list[Spec]) -> list[Node]:
-        results = await asyncio.gather(*(self._develop(s) for s in specs), return_exceptions=True)
-        nodes, budget_error, other = [], None, None
-        for r in results:
-            if isinstance(r, BudgetExhausted):
-                budget_error = r
-            elif isinstance(r, BaseException):
-                other = other or r
-            elif r is not None:
-                nodes.append(r)
-        if other is not None:
-            raise other
-        if budget_error is not None:
-            raise budget_error
-        return nodes
+        return await develop_all(self._develop(s) for s in specs)
 
     # ------------------------------------------------------------------ analysis between rounds
 

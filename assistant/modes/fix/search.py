@@ -12,7 +12,6 @@ suspect function from a "fixed version" prompt, and the samples are ranked by ex
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ from pydantic import BaseModel, Field
 
 from ...engine.budget import BudgetExhausted
 from ...engine.context import EngineContext
-from ...engine.critic import CRITIC_SCHEMA, parse_critique
-from ...engine.events import NodeCreated, NodeCritiqued, NodeExecuted, NodePruned, RoundDone
+from ...engine.events import NodeExecuted, NodePruned, RoundDone
+from ...engine.lifecycle import announce, critique, develop_all
 from ...engine.node import Execution, Node, TestOutcome
 from ...engine.prompting import render
 from ...models.base import GenerationOptions, Message, ModelError
@@ -294,8 +293,7 @@ class FixEngine:
             node.status = "invalid"
             node.invalid_reason = str(exc)
             self.nodes[node.id] = node
-            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                      strategy=node.strategy, invalid=node.invalid_reason, node=node))
+            announce(self.ctx, node)
             if spec.messages is not None and spec.attempt < self.config.edit_retries:
                 retry = Spec(f"{spec.node_id.split('r')[0]}r{spec.attempt + 1}", node, spec.round, f"{spec.strategy} (corrected edit)", spec.role,
                              messages=[*spec.messages, Message(role="assistant", content=text),
@@ -310,14 +308,12 @@ class FixEngine:
             node.status = "duplicate"
             node.duplicate_of = original
             self.nodes[node.id] = node
-            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                      strategy=node.strategy, duplicate_of=original, node=node))
+            announce(self.ctx, node)
             return node
         self.by_key[node.code_hash] = node.id
         self.nodes[node.id] = node
         self.patches[node.id] = patch
-        self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                  strategy=node.strategy, node=node))
+        announce(self.ctx, node)
         await self._execute(node, patch)
         if self.config.critic and self.can_chat:
             await self._critique(node)
@@ -394,37 +390,11 @@ class FixEngine:
                     Message(role="user", content=render("fix_critic_task", failures=failures,
                                                         diff=(node.diff or "").rstrip()[:4000],
                                                         report=self.reports[node.id].text(len(self.targets))))]
-        options = GenerationOptions(temperature=self.config.critic_temperature,
-                                    max_tokens=self.config.critic_max_tokens, seed=self._seed(node.id, 1),
-                                    json_schema=CRITIC_SCHEMA if self.ctx.model.supports_json_schema else None)
-        try:
-            completion = await self.ctx.call("critic", options, messages=messages, node_id=node.id)
-        except ModelError as exc:
-            self.ctx.notice(f"critic call for {node.id} failed: {exc}", "warning")
-            return
-        critique = parse_critique(completion.text)
-        if critique.score is None:
-            self.ctx.notice(f"the critic's reply for {node.id} has no score; ranking goes by execution only",
-                            "warning")
-        node.critique = critique
-        node.status = "critiqued"
-        self.ctx.emit(NodeCritiqued(node_id=node.id, score=critique.score, summary=critique.summary(), node=node))
+        await critique(self.ctx, node, messages, self.config.critic_temperature, self.config.critic_max_tokens,
+                       self._seed(node.id, 1))
 
     async def _run_specs(self, specs: list[Spec]) -> list[Node]:
-        results = await asyncio.gather(*(self._develop(s) for s in specs), return_exceptions=True)
-        nodes, budget_error, other = [], None, None
-        for r in results:
-            if isinstance(r, BudgetExhausted):
-                budget_error = r
-            elif isinstance(r, BaseException):
-                other = other or r
-            elif r is not None:
-                nodes.append(r)
-        if other is not None:
-            raise other
-        if budget_error is not None:
-            raise budget_error
-        return nodes
+        return await develop_all(self._develop(s) for s in specs)
 
     # ------------------------------------------------------------------ the loop
 

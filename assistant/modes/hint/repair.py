@@ -15,14 +15,14 @@ model in validation.
 from __future__ import annotations
 
 import ast
-import asyncio
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
 from ...engine.budget import BudgetExhausted
 from ...engine.context import EngineContext
-from ...engine.events import NodeCreated, NodeExecuted, RoundDone
+from ...engine.events import NodeExecuted, RoundDone
+from ...engine.lifecycle import announce, develop_all
 from ...engine.extract import Extracted, complete_program, extract_code, normalized_hash, parses
 from ...engine.node import Execution, Node
 from ...engine.programmer import COMPLETION_STOPS
@@ -249,29 +249,20 @@ class RepairSearch:
         if not node.code:
             node.status, node.invalid_reason = "invalid", error or "no program in the reply"
             node.reasoning = raw[:4000]
-            self.nodes[node.id] = node
-            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                      strategy=node.strategy, invalid=node.invalid_reason, node=node))
-            return node
-        node.code_hash = normalized_hash(node.code)
-        original = self.by_hash.get(node.code_hash)
-        if original == "program":
-            node.status, node.invalid_reason = "invalid", "the reply repeats the student's program unchanged"
-            self.nodes[node.id] = node
-            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                      strategy=node.strategy, invalid=node.invalid_reason, node=node))
-            return node
-        if original is not None:
-            node.status, node.duplicate_of = "duplicate", original
-            self.nodes[node.id] = node
-            self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                      strategy=node.strategy, duplicate_of=original, node=node))
-            return node
-        self.by_hash[node.code_hash] = node.id
-        node.diff = unified_diff(self.program, node.code)
+        else:
+            node.code_hash = normalized_hash(node.code)
+            original = self.by_hash.get(node.code_hash)
+            if original == "program":
+                node.status, node.invalid_reason = "invalid", "the reply repeats the student's program unchanged"
+            elif original is not None:
+                node.status, node.duplicate_of = "duplicate", original
+            else:
+                self.by_hash[node.code_hash] = node.id
+                node.diff = unified_diff(self.program, node.code)
         self.nodes[node.id] = node
-        self.ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round,
-                                  strategy=node.strategy, node=node))
+        announce(self.ctx, node)
+        if node.status in ("invalid", "duplicate"):
+            return node
         node.execution = await self._run(node.code)
         node.status = "executed"
         self.distance[node.id] = token_distance(self.program, node.code)
@@ -282,13 +273,7 @@ class RepairSearch:
         return node
 
     async def _gather(self, jobs) -> None:
-        results = await asyncio.gather(*jobs, return_exceptions=True)
-        budget = next((r for r in results if isinstance(r, BudgetExhausted)), None)
-        other = next((r for r in results if isinstance(r, BaseException) and not isinstance(r, BudgetExhausted)), None)
-        if other is not None:
-            raise other
-        if budget is not None:
-            raise budget
+        await develop_all(jobs)
 
     def _executed(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.runnable]

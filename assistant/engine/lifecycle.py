@@ -1,0 +1,61 @@
+"""Steps of a candidate's life that every search shares (solve, fix's patches, hint's repairs):
+announcing it, critiquing it from its real report, and developing a batch of them concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable
+
+from ..models.base import GenerationOptions, Message, ModelError
+from .budget import BudgetExhausted
+from .context import EngineContext
+from .critic import CRITIC_SCHEMA, parse_critique
+from .events import NodeCreated, NodeCritiqued
+from .node import Node
+
+
+def announce(ctx: EngineContext, node: Node) -> None:
+    """The NodeCreated event for a node, whatever it turned out to be (invalid, duplicate, new)."""
+    ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round, strategy=node.strategy,
+                         invalid=node.invalid_reason if node.status == "invalid" else None,
+                         duplicate_of=node.duplicate_of if node.status == "duplicate" else None, node=node))
+
+
+async def critique(ctx: EngineContext, node: Node, messages: list[Message], temperature: float,
+                   max_tokens: int, seed: int) -> None:
+    """Ask the critic about `node` (messages carry its real report); record and announce the answer.
+
+    A failed call or a reply without a score is a notice, never an error: ranking then goes by
+    execution alone."""
+    options = GenerationOptions(temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                json_schema=CRITIC_SCHEMA if ctx.model.supports_json_schema else None)
+    try:
+        completion = await ctx.call("critic", options, messages=messages, node_id=node.id)
+    except ModelError as exc:
+        ctx.notice(f"critic call for {node.id} failed: {exc}", "warning")
+        return
+    result = parse_critique(completion.text)
+    if result.score is None:
+        ctx.notice(f"the critic's reply for {node.id} has no score; ranking goes by execution only", "warning")
+    node.critique = result
+    node.status = "critiqued"
+    ctx.emit(NodeCritiqued(node_id=node.id, score=result.score, summary=result.summary(), node=node))
+
+
+async def develop_all(developments: Iterable[Awaitable[Node | None]]) -> list[Node]:
+    """Run node developments concurrently. Every one finishes; then a budget stop or the first
+    other error is raised (after the others' nodes are recorded by their own code)."""
+    results = await asyncio.gather(*developments, return_exceptions=True)
+    nodes, budget_error, other = [], None, None
+    for r in results:
+        if isinstance(r, BudgetExhausted):
+            budget_error = r
+        elif isinstance(r, BaseException):
+            other = other or r
+        elif r is not None:
+            nodes.append(r)
+    if other is not None:
+        raise other
+    if budget_error is not None:
+        raise budget_error
+    return nodes
