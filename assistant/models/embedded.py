@@ -14,10 +14,12 @@ gives the same text no matter what ran before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -86,6 +88,32 @@ class _TokenCounter:
         return logits
 
 
+class _Captured:
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()
+
+    def text(self) -> str:
+        self.file.seek(0)
+        return self.file.read().decode("utf-8", "replace")[-4000:]
+
+
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """Send what native code writes to fd 2 into a buffer (kept for error messages)."""
+    captured = _Captured()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to redirect
+        yield captured
+        return
+    try:
+        os.dup2(captured.file.fileno(), 2)
+        yield captured
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class EmbeddedModel(ModelBackend):
     """A GGUF model inside this process through llama-cpp-python."""
 
@@ -116,11 +144,14 @@ class EmbeddedModel(ModelBackend):
                 raise ModelError(f"embedded: unknown chat_format '{chat_format}' (llama.cpp "
                                  "formats include gemma, chatml, llama-3, mistral-instruct)") from None
         try:
-            self._llama = llama_cpp.Llama(model_path=str(self.path), n_ctx=n_ctx,
-                                          n_threads=self.n_threads, n_threads_batch=self.n_threads,
-                                          chat_format=chat_format, verbose=False)
+            with _native_stderr_captured() as captured:  # llama.cpp prints notes even when quiet
+                self._llama = llama_cpp.Llama(model_path=str(self.path), n_ctx=n_ctx,
+                                              n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                                              chat_format=chat_format, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(f"{self.path}: llama.cpp cannot load this model: {exc}") from None
+            detail = captured.text().strip().splitlines()[-1:] if captured.text().strip() else []
+            raise ModelError(f"{self.path}: llama.cpp cannot load this model: {exc}"
+                             + (f" ({detail[0]})" if detail else "")) from None
         metadata = self._llama.metadata or {}
         self.model_name = metadata.get("general.name") or self.path.stem
         self.has_chat_template = bool(metadata.get("tokenizer.chat_template"))
