@@ -71,3 +71,26 @@ def test_solve_with_tui_opens_the_same_job(calls):
     assert res.exit_code == 0, res.output
     kw = calls[0]
     assert kw["mode"] == "solve" and kw["problem"].id == "running-max" and kw["config"].max_calls == 4
+
+
+def test_solve_fix_and_hint_open_the_tui_with_tui_flag(calls, tmp_path):
+    res = CliRunner().invoke(main, ["solve", RUNNING_MAX, "--tui", "--budget", "3", "--sandbox", "local"])
+    assert res.exit_code == 0, res.output
+    assert calls[-1]["mode"] == "solve" and calls[-1]["config"].max_calls == 3
+
+    repo = materialize({"a.py": "X = 1\n", "test_a.py": "from a import X\n\ndef test_x():\n    assert X == 2\n"},
+                       tmp_path / "repo")
+    res = CliRunner().invoke(main, ["fix", str(repo), "--tui", "--budget", "4", "-k", "test_x"])
+    assert res.exit_code == 0, res.output
+    kw = calls[-1]
+    assert kw["mode"] == "fix" and str(kw["repo"]) == str(repo) and kw["keyword"] == "test_x"
+    assert kw["config"].max_calls == 4
+
+    program = tmp_path / "prog.py"
+    program.write_text("def running_max(nums):\n    return sorted(nums)\n")
+    res = CliRunner().invoke(main, ["hint", str(program), "--problem", RUNNING_MAX, "--tui", "--sandbox", "local",
+                                    "--k", "2"])
+    assert res.exit_code == 0, res.output
+    kw = calls[-1]
+    assert kw["mode"] == "hint" and kw["program"].startswith("def running_max") and kw["program_name"] == "prog.py"
+    assert kw["problem"].id == "running-max" and kw["config"].k == 2

@@ -117,9 +117,10 @@ def print_result(result, saved: Path | None, trace: Path | None, show_diffs: int
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path), help="Write the run trace here.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the test environment image even if it is cached.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@click.option("--tui", is_flag=True, help="Watch the search and apply a patch in the terminal UI.")
 @sandbox_option
 def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, beam, parallel, seed, per_test_timeout,
-            as_json, apply_rank, commit, trace_path, rebuild_env, quiet, sandbox_choice) -> None:
+            as_json, apply_rank, commit, trace_path, rebuild_env, quiet, tui, sandbox_choice) -> None:
     """Propose patches for REPO's failing pytest tests, run each against the whole suite in the
     sandbox, and rank them. Your working tree is not touched until you --apply one.
 
@@ -150,6 +151,11 @@ def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, b
     overrides = {k: v for k, v in dict(max_calls=max_calls, max_wall_s=max_wall_s, rounds=rounds, initial=initial,
                                         beam=beam, parallel=parallel, seed=seed).items() if v is not None}
     config = FixConfig(**overrides, pytest=PytestOptions(per_test_timeout=per_test_timeout))
+    if tui:
+        from tui.app import run_app  # the TUI drives the same fix mode through its events
+        run_app(mode="fix", repo=repo, tests=list(tests) or None, keyword=keyword, config=config,
+                model_spec=model_spec, sandbox_choice=sandbox_choice)
+        return
     model = open_cli_model(model_spec)
     say = (lambda s: None) if (quiet or as_json) else (lambda s: err_console.print(escape(s), soft_wrap=True))
     trace = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -163,9 +164,10 @@ def print_result(result, program: str, level: int, show_dropped: bool, show_repa
 @click.option("--show-repair", is_flag=True, help="Print the verified repair (for teachers); JSON then carries its code.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema: assistant/modes/hint/README.md).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@click.option("--tui", is_flag=True, help="Reveal the hints one level at a time in the terminal UI.")
 @sandbox_option
 def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec, k, max_calls, seed, show_dropped,
-             show_repair, as_json, quiet, sandbox_choice) -> None:
+             show_repair, as_json, quiet, tui, sandbox_choice) -> None:
     """Hints that lead to the fix of the buggy PROGRAM without handing over the code.
 
     The program runs on the tests; a verified smallest repair is found; hints are written level
@@ -188,6 +190,11 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
             where = prob.source or problem_spec or tests_spec
             raise UserError(f"{where}: the problem has no tests; a hint needs a check: add sample tests or pass "
                             "--tests FILE")
+        if tui:
+            from tui.app import run_app  # the TUI drives the same hint session through its events
+            run_app(mode="hint", problem=prob, program=source, program_name=Path(program).name, config=config,
+                    model_spec=model_spec, student_spec=student_spec, sandbox_choice=sandbox_choice)
+            return
         tutor = open_cli_model(model_spec)
         student = None
         try:
