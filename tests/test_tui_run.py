@@ -220,3 +220,29 @@ async def test_80x24_and_resize(tmp_path, local_sandbox):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert "n2" in screen_text(app)
+
+
+async def test_pin_and_prune_during_a_run_steer_the_engine(tmp_path, local_sandbox):
+    gate = threading.Event()
+    job = solve_job(config(rounds=2, initial=2))
+    # the second round-0 candidate waits: the beam for round 1 is chosen after our marks
+    app = make_app(tmp_path, local_sandbox, job=job, handler=gated_handler(gate, 1))
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            run = app.screen
+            await wait_for(pilot, lambda: sum(n.runnable for n in run.state.nodes.values()) >= 1, "a candidate")
+            run.selected = next(n.id for n in run.state.nodes.values() if n.runnable)
+            chosen = run.selected
+            await pilot.press("p")
+            await pilot.pause()
+            assert chosen in job.control.pinned
+            assert any("keeps it in its beam" in m for m, _ in app.notified)
+            await pilot.press("x")                         # prune the same node: it leaves the pins
+            await pilot.pause()
+            assert chosen in job.control.pruned and chosen not in job.control.pinned
+            gate.set()
+            await wait_finished(pilot)
+            children = [n for n in run.state.nodes.values() if n.parent_id == chosen]
+            assert children == []                          # the engine never refined a pruned node
+    finally:
+        gate.set()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from assistant.engine.node import Execution
-from assistant.engine.search import SearchConfig, SearchResult
+from assistant.engine.search import SearchConfig, SearchControl, SearchResult
 from assistant.problems.model import Problem
 from sandbox.api import TestCase
 
@@ -55,6 +55,7 @@ class SolveJob(ModeJob):
             self.original = problem.starter_code
         # a replayed run keeps the trace's measurements only with the replay model itself
         self.graceful_stop = not model_spec.strip().lower().startswith("replay")
+        self.control = SearchControl()  # pins and prunes made while the search runs steer its beam
 
     async def run(self, resources: Resources, on_event: EventSink) -> SearchResult:
         from assistant.modes.solve import solve
@@ -63,7 +64,8 @@ class SolveJob(ModeJob):
         try:
             sandbox = await resources.sandbox()
             engine_model = StoppableModel(model, self.stop) if self.graceful_stop else model
-            return await solve(self.problem, engine_model, sandbox, self.config, on_event=on_event, trace=self.trace)
+            return await solve(self.problem, engine_model, sandbox, self.config, on_event=on_event, trace=self.trace,
+                               control=self.control)
         finally:
             if not resources.owns(model):
                 await model.aclose()
@@ -136,7 +138,7 @@ class RefineJob(SolveJob):
             sandbox = await resources.sandbox()
             engine_model = StoppableModel(model, self.stop) if self.graceful_stop else model
             return await self._entry(self.problem, engine_model, sandbox, self.config, self.previous, self.node_id,
-                                     on_event=on_event)
+                                     on_event=on_event, control=self.control)
         finally:
             if not resources.owns(model):
                 await model.aclose()

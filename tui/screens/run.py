@@ -417,8 +417,12 @@ class RunScreen(Screen):
             return
         self.state.pinned.symmetric_difference_update({node.id})
         self.state.hidden.discard(node.id)
+        steering = self._steer(node.id)
         self._after_mark(node.id)
-        self.notify(f"{node.id} pinned: listed first" if node.id in self.state.pinned else f"{node.id} unpinned")
+        if node.id in self.state.pinned:
+            self.notify(f"{node.id} pinned: listed first" + ("; the search keeps it in its beam" if steering else ""))
+        else:
+            self.notify(f"{node.id} unpinned")
 
     def action_prune(self) -> None:
         node = self._selected_node(need_code=False)
@@ -426,11 +430,25 @@ class RunScreen(Screen):
             return
         self.state.hidden.symmetric_difference_update({node.id})
         self.state.pinned.discard(node.id)
+        steering = self._steer(node.id)
         self._after_mark(node.id)
         if node.id in self.state.hidden:
-            self.notify(f"{node.id} pruned from your view (dimmed, listed last); the engine's search is not changed")
+            self.notify(f"{node.id} pruned: dimmed, listed last" +
+                        ("; the search will not refine it" if steering else " (the search has ended)"))
         else:
             self.notify(f"{node.id} restored")
+
+    def _steer(self, node_id: str) -> bool:
+        """While the engine runs, pins and prunes steer its beam (SearchControl); True if they did."""
+        control = getattr(self.job, "control", None)
+        if control is None or self.state.status not in ("running", "stopping"):
+            return False
+        for marks, chosen in ((control.pinned, self.state.pinned), (control.pruned, self.state.hidden)):
+            if node_id in chosen:
+                marks.add(node_id)
+            else:
+                marks.discard(node_id)
+        return True
 
     def _after_mark(self, node_id: str) -> None:
         self.query_one(SearchTree).update_node(self.state, node_id)
