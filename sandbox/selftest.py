@@ -201,7 +201,7 @@ def case_network(sb: Sandbox) -> tuple[bool, str]:
         "    except OSError:\n"
         "        pass\n"
         "try:\n"
-        "    socket.getaddrinfo('pypi.org', 443)\n"
+        "    socket.getaddrinfo('example.com', 443)\n"
         "    ok.append('dns')\n"
         "except OSError:\n"
         "    pass\n"
