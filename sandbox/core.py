@@ -10,7 +10,7 @@ from collections.abc import Callable
 from .api import ExecutionReport, Job, JudgeSpec, Limits, SandboxError, TestCase, TestResult, Verdict
 from .config import SandboxSettings
 from .judge import classify, compile_error_results
-from .worker import RunnerFailure, WorkerLost, WorkerLostDuring
+from .worker import RunnerFailure, WorkerGone, WorkerLost, WorkerLostDuring
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +54,28 @@ class Sandbox:
                 on_result(classify(job.kind, msg, job.tests[i], job.limits, job.judge))
 
         pool = self.backend.pool
-        worker = pool.acquire()
         lost: str | None = None
-        try:
-            report.runner_python = worker.info.get("python")
-            if not worker.info.get("perf"):
-                report.instructions_unavailable = worker.info.get("perf_reason") or "not supported"
-            messages = worker.execute(payload, per_test_timeout, on_test)
-        except WorkerLostDuring as exc:
-            messages, lost = exc.messages, _why_lost(worker)
-        except RunnerFailure as exc:
-            messages, report.sandbox_error = [], str(exc)
-        except WorkerLost as exc:
-            messages, lost = [], str(exc)
-        finally:
-            pool.release(worker)
+        for attempt in range(2):  # a runner found dead before the job reached it: once more, fresh
+            lost = None
+            worker = pool.acquire()
+            try:
+                report.runner_python = worker.info.get("python")
+                if not worker.info.get("perf"):
+                    report.instructions_unavailable = worker.info.get("perf_reason") or "not supported"
+                messages = worker.execute(payload, per_test_timeout, on_test)
+            except WorkerGone as exc:
+                messages, lost = [], str(exc)
+                if attempt == 0:
+                    continue
+            except WorkerLostDuring as exc:
+                messages, lost = exc.messages, _why_lost(worker)
+            except RunnerFailure as exc:
+                messages, report.sandbox_error = [], str(exc)
+            except WorkerLost as exc:
+                messages, lost = [], str(exc)
+            finally:
+                pool.release(worker)
+            break
         self.jobs_run += 1
 
         tests_by_index: dict[int, dict] = {}

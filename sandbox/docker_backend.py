@@ -199,6 +199,16 @@ class DockerTransport(Transport):
                 self.stderr += payload
         return None
 
+    def alive(self) -> bool:
+        """An idle runner sends nothing: a readable stream with no pending data means it ended."""
+        if self._closed:
+            return False
+        try:
+            ready, _, _ = select.select([self._sock], [], [], 0)
+            return not ready or self._sock.recv(1, socket.MSG_PEEK) != b""
+        except OSError:
+            return False
+
     def describe_exit(self) -> str:
         parts = []
         try:

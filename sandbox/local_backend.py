@@ -157,6 +157,9 @@ class SubprocessTransport(Transport):
             raise TimeoutError
         return os.read(self._out, 1 << 20)
 
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
     def describe_exit(self) -> str:
         code = self.proc.poll()
         parts = [] if code is None else [f"exit code {code}"]

@@ -48,9 +48,17 @@ class Transport(ABC):
         """Why the runner ended, when the backend can tell (container state, exit code)."""
         return ""
 
+    def alive(self) -> bool:
+        """False when the runner is known to have ended (checked before a job is handed out)."""
+        return True
+
 
 class WorkerLost(Exception):
     """The runner died, stopped answering or broke the protocol."""
+
+
+class WorkerGone(WorkerLost):
+    """The runner had already ended before the job reached it: nothing of the job ran."""
 
 
 class Worker:
@@ -104,7 +112,7 @@ class Worker:
             self.transport.send(encode_frame(job))
         except OSError as exc:
             self.broken = True
-            raise WorkerLost(f"could not send the job: {exc}") from exc
+            raise WorkerGone(f"could not send the job: {exc}") from exc
         messages: list[dict] = []
         while True:
             try:
@@ -195,10 +203,15 @@ class Pool:
             if not self._all and self._errors:
                 raise SandboxError(self._errors[-1])
             try:
-                return self._idle.get(timeout=min(1.0, max(0.01, deadline - time.monotonic())))
+                worker = self._idle.get(timeout=min(1.0, max(0.01, deadline - time.monotonic())))
             except queue.Empty:
                 if time.monotonic() >= deadline:
                     raise SandboxError("no sandbox worker became free in time") from None
+                continue
+            if worker.transport.alive():
+                return worker
+            worker.broken = True  # ended while idle: replace it, hand out another
+            self.release(worker)
 
     def release(self, worker: Worker) -> None:
         if worker.broken or worker.jobs >= self.jobs_per_worker:

@@ -219,3 +219,18 @@ def test_closing_one_sandbox_leaves_another_in_the_same_process_alone(docker_san
     other.close()
     assert docker_sandbox.backend.containers()  # still there
     assert run_fn(docker_sandbox, "def f():\n    return 42\n").verdict is Verdict.AC
+
+
+def test_a_runner_that_died_while_idle_is_replaced_before_the_next_job(sandbox):
+    sandbox.start()
+    pool = sandbox.backend.pool
+    worker = pool.acquire()
+    if sandbox.name == "docker":
+        worker.transport.container.kill()
+        time.sleep(1.0)  # the engine closes the attach stream
+    else:
+        worker.transport.proc.kill()
+        worker.transport.proc.wait()
+    pool.release(worker)  # back in the pool, dead
+    for _ in range(pool.size + 1):  # whichever worker each job gets, every job runs
+        assert run_fn(sandbox, "def f():\n    return 42\n").verdict is Verdict.AC
