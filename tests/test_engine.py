@@ -382,3 +382,31 @@ async def test_pinned_and_pruned_nodes_steer_the_beam(local_sandbox):
                                                          adaptive=False), control=control)
     children = [n for n in result.nodes if n.parent_id is not None]
     assert children and all(n.parent_id == "n1" for n in children)  # the pinned node was refined, not n0
+
+
+async def test_round_zero_runs_do_not_wait_for_generated_tests(local_sandbox):
+    import asyncio
+    problem = Problem(id="absval", kind="function", statement="Return the absolute value of x.", entry_point="absval",
+                      visible_tests=[TestCase(name="v1", code="assert absval(3) == 3")])
+    order = []
+
+    async def handler(req):
+        if is_critic(req):
+            assert "Extra tests written by a model" not in req.messages[-1].content  # never timing-dependent
+            return json.dumps({"analysis": "ok", "suggestion": "", "score": 3, "done": False})
+        if "meticulous software tester" in req.messages[0].content:
+            await asyncio.sleep(0.5)  # a slow test writer
+            order.append("tests")
+            return "```python\nassert absval(-2) == 2\n```"
+        return block("def absval(x):\n    return abs(x)\n")
+
+    model = ScriptedModel(handler=handler)
+
+    def on_event(e):
+        if e.type == "node_executed":
+            order.append(f"ran {e.node_id} gen={e.generated_total}")
+
+    result = await solve(problem, model, local_sandbox, cfg(initial=1, rounds=1, generated_tests=True), on_event=on_event)
+    assert order.index("ran n0 gen=0") < order.index("tests")  # the candidate ran before the tests existed
+    assert "ran n0 gen=1" in order                             # and was caught up on them afterwards
+    assert result.node("n0").execution.generated_passed == 1

@@ -144,6 +144,7 @@ class Engine:
         self.measured: dict[str, float] = {}      # code hash -> CPU ms the ranking used in this run
         self.control = control or SearchControl()
         self._early: dict[str, asyncio.Task] = {}   # code hash -> timing started as soon as it looked best
+        self._without_generated: set[str] = set()  # ran before the generated tests existed
         self._timed_with: dict[str, int] = {}      # code hash -> number of tests its final timing used
         self._best_ratio_seen = 0.0
         self._scaled = None                        # inputs of growing size for complexity (False: none)
@@ -297,20 +298,50 @@ class Engine:
         return list(self.generated)
 
     async def _execute(self, node: Node) -> None:
-        generated = await self._generated_tests()
+        # Round-0 candidates run on the visible tests at once (their generated tests follow in
+        # `_catch_up_generated`, before the beam is chosen), so the sandbox works while the model
+        # still writes tests. Always at round 0, never "if the tests are not ready yet": what a
+        # prompt contains must not depend on timing, or a replay would ask something else.
+        early = self._gentests is not None and node.round == 0
+        generated = [] if early else await self._generated_tests()
         visible = list(self.problem.visible_tests)
         job = self.problem.job(node.code, tests=visible + generated)
         report = await self.ctx.execute(job)
         node.execution = Execution.from_report(report, len(visible))
+        if early:
+            self._without_generated.add(node.id)
         self._stabilise(node)
         node.status = "executed"
         self._measure_early(node)
+        self._announce_execution(node)
+
+    def _announce_execution(self, node: Node) -> None:
         node.outcome_score = outcome_score(node, self.suspect)
         ex = node.execution
         self.ctx.emit(NodeExecuted(node_id=node.id, passed=ex.passed, total=ex.total,
                                    generated_passed=ex.generated_passed, generated_total=len(ex.generated),
                                    verdicts=ex.verdicts(), cpu_ms=ex.cpu_ms, peak_rss_kb=ex.peak_rss_kb,
                                    compile_error=ex.compile_error, node=node))
+
+    async def _catch_up_generated(self) -> None:
+        """Run the generated tests on candidates that ran before they existed."""
+        if not self._without_generated:
+            return
+        generated = await self._generated_tests()
+        pending = [self.nodes[i] for i in sorted(self._without_generated, key=lambda i: int(i[1:]))]
+        self._without_generated.clear()
+        if not generated:
+            return
+
+        async def run(node: Node) -> None:
+            if not node.runnable or node.execution.compile_error:
+                return
+            rep = await self.ctx.execute(self.problem.job(node.code, tests=generated))
+            node.execution.generated = [TestOutcome.from_result(r) for r in rep.results]
+            self._stabilise(node)
+            self._announce_execution(node)
+
+        await asyncio.gather(*(run(n) for n in pending))
 
     def _stabilise(self, node: Node) -> None:
         """Under replay, use the trace's timings for tests it recorded (prompts show them)."""
@@ -414,6 +445,7 @@ class Engine:
         stale_rounds = 0
         asked = start is not None  # the user asked to refine these: no early stop before one round
         for r in range(first_round, first_round + cfg.rounds):
+            await self._catch_up_generated()
             self._update_suspects()
             self._update_trust()
             await self._find_counterexamples()
@@ -473,6 +505,7 @@ class Engine:
         else:
             specs = [self._completion_spec(0, strategy(i) if hinted else plain) for i in range(n)]
         await self._run_specs(specs)
+        await self._catch_up_generated()
         self._update_suspects()
         self._update_trust()
         self.stop_reason = f"{n} samples drawn"
@@ -626,6 +659,10 @@ class Engine:
                 node.complexity += f" (~{estimate.projected_ms_at_limit:.0f} ms at n={estimate.limit_n:,})"
 
     async def _finalize(self) -> SearchResult:
+        try:
+            await self._catch_up_generated()
+        except BudgetExhausted:
+            pass
         if self._early:
             await asyncio.gather(*self._early.values(), return_exceptions=True)
         self._update_suspects()
