@@ -93,6 +93,18 @@ def parse_critique(text: str) -> Critique:
                     raw=text[:4000], parsed_from="text" if text.strip() else "none")
 
 
+def critique_note(critique: Critique | None, subject: str = "the code and the report") -> str:
+    """What the critic said, as the next prompt quotes it (empty when it said nothing useful)."""
+    if critique is None or not (critique.analysis or critique.suggestion):
+        return ""
+    lines = [f"\nA reviewer read {subject}:"]
+    for label, text in (("analysis", critique.analysis), ("complexity", critique.complexity),
+                        ("suggestion", critique.suggestion)):
+        if text:
+            lines.append(f"- {label}: {text}")
+    return "\n".join(lines) + "\n"
+
+
 def format_report(execution: Execution, suspect: set[str] | None = None, limit_chars: int = 3500) -> str:
     """The execution report as the programmer and the critic read it: real verdicts and numbers."""
     suspect = suspect or set()

@@ -12,7 +12,7 @@ from importlib import resources
 
 from ..models.base import Message
 from ..problems.model import Problem
-from .critic import format_report
+from .critic import critique_note, format_report
 from .extract import Extracted, complete_program, extract_code
 from .node import Node
 from .prompting import render
@@ -76,15 +76,7 @@ def refine_messages(problem: Problem, lineage: list[Node], strategy_text: str, s
     for i, node in enumerate(lineage):
         reply = (node.reasoning + "\n\n" if node.reasoning else "") + f"```python\n{node.code.rstrip()}\n```"
         messages.append(Message(role="assistant", content=reply))
-        critique = ""
-        if node.critique and (node.critique.analysis or node.critique.suggestion):
-            critique = "\nA reviewer read the code and the report:\n"
-            if node.critique.analysis:
-                critique += f"- analysis: {node.critique.analysis}\n"
-            if node.critique.complexity:
-                critique += f"- complexity: {node.critique.complexity}\n"
-            if node.critique.suggestion:
-                critique += f"- suggestion: {node.critique.suggestion}\n"
+        critique = critique_note(node.critique)
         next_strategy = strategy_text if i == len(lineage) - 1 else lineage[i + 1].strategy
         messages.append(Message(role="user", content=render(
             "refine", report=format_report(node.execution, suspect) if node.execution else "(not run)",

@@ -115,3 +115,46 @@ class ModelBackend(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """What this backend is (for traces and `orps` status output)."""
+
+
+class DelegatingModel(ModelBackend):
+    """A wrapper that is its inner model in every respect but what a subclass overrides
+    (recording, stopping, ...): capabilities, spec and description are read live from `inner`."""
+
+    def __init__(self, inner: ModelBackend) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    @property
+    def can_chat(self) -> bool:  # type: ignore[override]
+        return self.inner.can_chat
+
+    @property
+    def can_complete(self) -> bool:  # type: ignore[override]
+        return self.inner.can_complete
+
+    @property
+    def supports_json_schema(self) -> bool:  # type: ignore[override]
+        return self.inner.supports_json_schema
+
+    @property
+    def context_tokens(self) -> int:  # type: ignore[override]
+        return self.inner.context_tokens
+
+    @property
+    def spec(self) -> str:
+        return self.inner.spec
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    async def chat(self, messages: list[Message], options: GenerationOptions,
+                   on_text: TextCallback | None = None) -> Completion:
+        return await self.inner.chat(messages, options, on_text)
+
+    async def complete(self, prompt: str, options: GenerationOptions,
+                       on_text: TextCallback | None = None) -> Completion:
+        return await self.inner.complete(prompt, options, on_text)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError, ModelRequest, TextCallback
+from .base import (Completion, DelegatingModel, GenerationOptions, Message, ModelBackend, ModelError,
+                   ModelRequest, TextCallback)
 
 TRACE_FORMAT = 1
 
@@ -100,38 +101,13 @@ class TraceWriter:
         self.close()
 
 
-class RecordingModel(ModelBackend):
+class RecordingModel(DelegatingModel):
     """Wraps any backend and records every request and answer (or error) to a trace."""
 
     def __init__(self, inner: ModelBackend, trace_writer: TraceWriter) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.trace = trace_writer
-        self.name = inner.name
         trace_writer.write_header(inner)
-
-    # capabilities are the inner model's, read live
-    @property
-    def can_chat(self) -> bool:  # type: ignore[override]
-        return self.inner.can_chat
-
-    @property
-    def can_complete(self) -> bool:  # type: ignore[override]
-        return self.inner.can_complete
-
-    @property
-    def supports_json_schema(self) -> bool:  # type: ignore[override]
-        return self.inner.supports_json_schema
-
-    @property
-    def context_tokens(self) -> int:  # type: ignore[override]
-        return self.inner.context_tokens
-
-    @property
-    def spec(self) -> str:
-        return self.inner.spec
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
 
     async def chat(self, messages: list[Message], options: GenerationOptions,
                    on_text: TextCallback | None = None) -> Completion:
@@ -155,6 +131,3 @@ class RecordingModel(ModelBackend):
         self.trace.record(request, response=response, started=started,
                           elapsed_s=time.perf_counter() - t0)
         return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

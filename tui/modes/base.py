@@ -27,7 +27,8 @@ from rich.text import Text
 from assistant.engine.budget import BudgetExhausted
 from assistant.engine.events import Event
 from assistant.engine.node import Execution, Node
-from assistant.models.base import Completion, GenerationOptions, Message, ModelBackend, TextCallback
+from assistant.models.base import (Completion, DelegatingModel, GenerationOptions, Message, ModelBackend,
+                                   TextCallback)
 from assistant.problems.model import Problem
 
 from sandbox.api import TestCase
@@ -65,44 +66,19 @@ class StopSwitch:
         return self._event.is_set()
 
 
-class StoppableModel(ModelBackend):
-    """Passes calls through until the user stops the search; then refuses new calls.
+class StoppableModel(DelegatingModel):
+    """Passes calls through until the user stops the run; then refuses new calls.
 
-    The refusal is the engine's own "no model call may start" signal (`BudgetExhausted`), so the
-    search ends the way it ends on a spent budget: calls in flight finish, and the engine still
-    measures the finalists and ranks every candidate it has. (Proposed engine entry point to
-    replace this: a stop event passed to `solve()` and checked by `Budget.reserve`.)
+    The refusal is the engine's own "no model call may start" signal (`BudgetExhausted`), so a
+    run ends the way it ends on a spent budget: calls in flight finish, and the candidates so far
+    are still ranked. (Solve runs also get a `SearchControl`; fix and hint runs stop through this.)
     """
 
     STOPPED = "stopped by the user"
 
     def __init__(self, inner: ModelBackend, stop: StopSwitch):
-        self.inner = inner
+        super().__init__(inner)
         self.stop = stop
-        self.name = inner.name
-
-    @property
-    def can_chat(self) -> bool:  # type: ignore[override]
-        return self.inner.can_chat
-
-    @property
-    def can_complete(self) -> bool:  # type: ignore[override]
-        return self.inner.can_complete
-
-    @property
-    def supports_json_schema(self) -> bool:  # type: ignore[override]
-        return self.inner.supports_json_schema
-
-    @property
-    def context_tokens(self) -> int:  # type: ignore[override]
-        return self.inner.context_tokens
-
-    @property
-    def spec(self) -> str:
-        return self.inner.spec
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
 
     async def chat(self, messages: list[Message], options: GenerationOptions,
                    on_text: TextCallback | None = None) -> Completion:

@@ -22,10 +22,13 @@ from pydantic import BaseModel, Field
 
 from ...engine.budget import BudgetExhausted
 from ...engine.context import EngineContext
+from ...engine.critic import critique_note
 from ...engine.events import NodeExecuted, NodePruned, RoundDone
 from ...engine.lifecycle import announce, critique, develop_all
 from ...engine.node import Execution, Node, TestOutcome
+from ...engine.programmer import lineage
 from ...engine.prompting import render
+from ...engine.search import Spec as SearchSpec
 from ...models.base import GenerationOptions, Message, ModelError
 from .edits import Edit, EditError, EditPolicy, Patch, apply_edits, edits_text, parse_edits
 from .environment import TestEnvironment
@@ -155,15 +158,9 @@ def final_key(report: CandidateReport, patch: Patch, node_id: str) -> tuple:
 
 
 @dataclass
-class Spec:
-    node_id: str
-    parent: Node | None
-    round: int
-    strategy: str
-    role: str
-    messages: list[Message] | None = None
-    prompt: str | None = None
-    prefix: str = ""
+class Spec(SearchSpec):
+    """The engine's node spec, plus the definition a completion rewrites and the edit attempt."""
+
     target: Definition | None = None
     attempt: int = 0
 
@@ -232,23 +229,14 @@ class FixEngine:
                 Message(role="user", content=render("fix_task", context=self.context, strategy=strategy_text))]
 
     def _lineage(self, node: Node) -> list[Node]:
-        chain = [node]
-        while chain[-1].parent_id is not None and chain[-1].parent_id in self.nodes:
-            chain.append(self.nodes[chain[-1].parent_id])
-        return [n for n in reversed(chain) if n.id in self.reports]
+        return [n for n in lineage(self.nodes, node) if n.id in self.reports]
 
     def _refine_messages(self, parent: Node, strategy_text: str) -> list[Message]:
         chain = self._lineage(parent)
         messages = self._base_messages(chain[0].strategy if chain else strategy_text)
         for i, n in enumerate(chain):
             messages.append(Message(role="assistant", content=n.reasoning.strip() or n.code))
-            critique = ""
-            if n.critique and (n.critique.analysis or n.critique.suggestion):
-                critique = "\nA reviewer read the patch and the result:\n"
-                if n.critique.analysis:
-                    critique += f"- analysis: {n.critique.analysis}\n"
-                if n.critique.suggestion:
-                    critique += f"- suggestion: {n.critique.suggestion}\n"
+            critique = critique_note(n.critique, "the patch and the result")
             nxt = strategy_text if i == len(chain) - 1 else chain[i + 1].strategy
             messages.append(Message(role="user", content=render(
                 "fix_refine", report=self.reports[n.id].text(len(self.targets)), critique=critique, strategy=nxt)))
@@ -284,7 +272,7 @@ class FixEngine:
                     reasoning=text[:6000], tokens=completion.prompt_tokens + completion.completion_tokens)
         try:
             if completion_mode:
-                edits = [completion_edit(spec.target, spec.prefix, text)]
+                edits = [completion_edit(spec.target, spec.program_prefix, text)]
             else:
                 edits = parse_edits(text)
             node.code = edits_text(edits)
@@ -467,7 +455,7 @@ class FixEngine:
         prompt, prefix = completion_prompt(self.index, target, self.targets, show_buggy=not rewrite)
         how = "from its signature and the tests" if rewrite else "after the buggy version"
         return Spec(self._next_id(), None, 0, f"rewrite {target.qualname} {how} (sample {i + 1})", "sample",
-                    prompt=prompt, prefix=prefix, target=target)
+                    prompt=prompt, program_prefix=prefix, target=target)
 
     async def _sample_completions(self) -> None:
         targets = self.completion_targets()
