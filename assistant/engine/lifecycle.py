@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Iterable
 
-from ..models.base import GenerationOptions, Message, ModelError
+from ..models.base import Completion, GenerationOptions, Message, ModelError
 from .budget import BudgetExhausted
 from .context import EngineContext
 from .critic import CRITIC_SCHEMA, parse_critique
@@ -19,6 +19,25 @@ def announce(ctx: EngineContext, node: Node) -> None:
     ctx.emit(NodeCreated(node_id=node.id, parent_id=node.parent_id, round=node.round, strategy=node.strategy,
                          invalid=node.invalid_reason if node.status == "invalid" else None,
                          duplicate_of=node.duplicate_of if node.status == "duplicate" else None, node=node))
+
+
+async def ask(ctx: EngineContext, role: str, options: GenerationOptions, node_id: str,
+              messages: list[Message] | None = None, prompt: str | None = None,
+              answered: bool = True) -> Completion | None:
+    """One model call for a node: chat when `messages`, a raw completion otherwise.
+
+    Until the model has `answered` once in this run, a failure is raised: the model is unreachable
+    or missing, and that is the run's one clear error. After that a failed call is a notice and
+    the node is simply not made."""
+    try:
+        if messages is not None:
+            return await ctx.call(role, options, messages=messages, node_id=node_id)
+        return await ctx.call(role, options, prompt=prompt or "", node_id=node_id)
+    except ModelError as exc:
+        if not answered:
+            raise
+        ctx.notice(f"{role} call for {node_id} failed: {exc}", "warning")
+        return None
 
 
 async def critique(ctx: EngineContext, node: Node, messages: list[Message], temperature: float,

@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field
 
 from sandbox.api import TestCase
 
-from ..models.base import GenerationOptions, Message, ModelError
+from ..models.base import GenerationOptions, Message
 from .budget import BudgetExhausted
 from .context import EngineContext
 from .critic import format_report
 from .events import Finished, NodeExecuted, NodePruned, RoundDone
-from .lifecycle import announce, critique, develop_all
+from .lifecycle import announce, ask, critique, develop_all
 from .extract import normalized_hash
 from .node import Execution, Node, TestOutcome
 from .programmer import (completion_prompt, completion_stops, first_messages, lineage, parse_chat_reply,
@@ -245,15 +245,9 @@ class Engine:
         options = GenerationOptions(temperature=temperature, max_tokens=max_tokens,
                                     seed=self._seed(spec.node_id),
                                     stop=completion_stops(self.problem) if spec.prompt is not None else [])
-        try:
-            if spec.messages is not None:
-                completion = await self.ctx.call("programmer", options, messages=spec.messages, node_id=spec.node_id)
-            else:
-                completion = await self.ctx.call("programmer", options, prompt=spec.prompt, node_id=spec.node_id)
-        except ModelError as exc:
-            if not self._models_ok:
-                raise
-            self.ctx.notice(f"model call for {spec.node_id} failed: {exc}", "warning")
+        completion = await ask(self.ctx, "programmer", options, spec.node_id, spec.messages, spec.prompt,
+                               answered=self._models_ok)
+        if completion is None:
             return None
         self._models_ok = True
         self._first_answer.set()

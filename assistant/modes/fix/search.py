@@ -24,12 +24,12 @@ from ...engine.budget import BudgetExhausted
 from ...engine.context import EngineContext
 from ...engine.critic import critique_note
 from ...engine.events import NodeExecuted, NodePruned, RoundDone
-from ...engine.lifecycle import announce, critique, develop_all
+from ...engine.lifecycle import announce, ask, critique, develop_all
 from ...engine.node import Execution, Node, TestOutcome
 from ...engine.programmer import lineage
 from ...engine.prompting import render
 from ...engine.search import Spec as SearchSpec
-from ...models.base import GenerationOptions, Message, ModelError
+from ...models.base import GenerationOptions, Message
 from .edits import Edit, EditError, EditPolicy, Patch, apply_edits, edits_text, parse_edits
 from .environment import TestEnvironment
 from .localize import Definition, Localization, RepoIndex, failure_text, is_test_file
@@ -255,15 +255,9 @@ class FixEngine:
                          * self.config.sample_temperature / 0.8) if completion_mode else self.config.temperature,
             max_tokens=self.config.completion_max_tokens if completion_mode else self.config.max_tokens_per_call,
             seed=self._seed(spec.node_id), stop=completion_stops() if completion_mode else [])
-        try:
-            if completion_mode:
-                completion = await self.ctx.call("programmer", options, prompt=spec.prompt, node_id=spec.node_id)
-            else:
-                completion = await self.ctx.call("programmer", options, messages=spec.messages, node_id=spec.node_id)
-        except ModelError as exc:
-            if not self._models_ok:
-                raise
-            self.ctx.notice(f"model call for {spec.node_id} failed: {exc}", "warning")
+        completion = await ask(self.ctx, "programmer", options, spec.node_id,
+                               None if completion_mode else spec.messages, spec.prompt, answered=self._models_ok)
+        if completion is None:
             return None
         self._models_ok = True
         text = completion.text or ""

@@ -22,12 +22,12 @@ from pydantic import BaseModel, Field
 from ...engine.budget import BudgetExhausted
 from ...engine.context import EngineContext
 from ...engine.events import NodeExecuted, RoundDone
-from ...engine.lifecycle import announce, develop_all
+from ...engine.lifecycle import announce, ask, develop_all
 from ...engine.extract import Extracted, complete_program, extract_code, normalized_hash, parses
 from ...engine.node import Execution, Node
 from ...engine.programmer import COMPLETION_STOPS
 from ...engine.prompting import render
-from ...models.base import GenerationOptions, Message, ModelError
+from ...models.base import GenerationOptions, Message
 from ...problems.model import Problem
 from .check import ProgramCheck, check_from_execution, failure_comment, failures_text
 from .diff import hunk_count, revert_hunks, token_distance, unified_diff
@@ -227,15 +227,9 @@ class RepairSearch:
         options = GenerationOptions(temperature=temperature, seed=seed,
                                     max_tokens=s.max_tokens if request.messages is not None else s.completion_max_tokens,
                                     stop=request.stops)
-        try:
-            if request.messages is not None:
-                completion = await self.ctx.call("repair", options, messages=request.messages, node_id=node_id)
-            else:
-                completion = await self.ctx.call("repair", options, prompt=request.prompt, node_id=node_id)
-        except ModelError as exc:
-            if not self._answered:
-                raise
-            self.ctx.notice(f"repair call for {node_id} failed: {exc}", "warning")
+        completion = await ask(self.ctx, "repair", options, node_id, request.messages, request.prompt,
+                               answered=self._answered)
+        if completion is None:
             return None
         self._answered = True
         got = parse_repair(self.problem, self.program, completion.text, request)
