@@ -21,6 +21,15 @@ def excerpt(text: str | None, limit: int = _EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 20] + f" ...[{len(text) - limit + 20} more chars]"
 
 
+def excerpt_lines(text: str, max_lines: int, width: int) -> str:
+    """The first lines of a text, each cut to `width`, with a count of what was left out."""
+    lines = text.rstrip("\n").split("\n")
+    shown = [ln if len(ln) <= width else ln[: width - 3] + "..." for ln in lines[:max_lines]]
+    if len(lines) > max_lines:
+        shown.append(f"... ({len(lines) - max_lines} more lines)")
+    return "\n".join(shown)
+
+
 def _signal_name(num: int) -> str:
     try:
         return signal.Signals(num).name

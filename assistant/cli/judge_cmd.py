@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sandbox.api import ExecutionReport, TestCase, TestResult, Verdict
+from sandbox.judge import excerpt_lines
 
 from ..errors import UserError
 from ..problems import Problem, load_problem
@@ -60,11 +61,7 @@ def _tests_for(problem: Problem, problem_spec: str, hidden: bool) -> list[TestCa
 def _lines_excerpt(text: str | None, max_lines: int = 3, width: int = 60) -> str:
     if text is None:
         return "(none)"
-    lines = text.rstrip("\n").split("\n")
-    shown = [ln if len(ln) <= width else ln[: width - 3] + "..." for ln in lines[:max_lines]]
-    if len(lines) > max_lines:
-        shown.append(f"... ({len(lines) - max_lines} more lines)")
-    return "\n".join(shown) if shown != [""] else "(empty)"
+    return excerpt_lines(text, max_lines, width) or "(empty)"
 
 
 def _error_line(traceback: str | None, filename: str) -> int | None:

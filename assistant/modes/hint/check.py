@@ -7,6 +7,8 @@ import re
 
 from pydantic import BaseModel, Field
 
+from sandbox.judge import excerpt_lines
+
 from ...engine.node import Execution, TestOutcome
 from ...problems.model import Problem
 
@@ -59,13 +61,7 @@ def syntax_problem(source: str) -> SyntaxProblem | None:
 
 
 def _excerpt(text: str | None, max_lines: int = 8, width: int = 160) -> str:
-    if text is None:
-        return ""
-    lines = text.rstrip("\n").split("\n")
-    shown = [ln if len(ln) <= width else ln[: width - 3] + "..." for ln in lines[:max_lines]]
-    if len(lines) > max_lines:
-        shown.append(f"... ({len(lines) - max_lines} more lines)")
-    return "\n".join(shown)
+    return "" if text is None else excerpt_lines(text, max_lines, width)
 
 
 def _program_line(traceback: str | None, filename: str) -> int | None:
