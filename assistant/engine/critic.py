@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .node import Critique, Execution
 
@@ -153,8 +153,3 @@ def format_report(execution: Execution, suspect: set[str] | None = None, limit_c
     if len(text) > limit_chars:
         text = text[: limit_chars - 200] + "\n...(report shortened)...\n" + summary
     return text
-
-
-class CriticVerdict(BaseModel):
-    critique: Critique
-    tokens: int = Field(0)
