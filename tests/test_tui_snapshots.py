@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .tui_support import isolated_home, make_app, recorded_job, wait_finished  # noqa: F401
+from .tui_support import isolated_home, make_app, recorded_job, wait_finished, wait_for  # noqa: F401
 
 # SVG snapshots are byte-exact renderings: another Textual release draws them slightly
 # differently. They are checked with the release they were recorded with; with another one the
@@ -63,6 +63,15 @@ def run_app():
 async def finished(pilot):
     await wait_finished(pilot)
     pilot.app.clear_notifications()
+    # the tree's cursor follows the selection through messages: under load the picture could
+    # be taken before it lands on the best node, so wait for it, then for a quiet screen
+    from tui.widgets.search_tree import SearchTree
+    run = pilot.app.screen
+    tree = run.query_one(SearchTree)
+    await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == run.selected,
+                   "the tree cursor on the selected candidate")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
     await pilot.pause()
 
 

@@ -62,4 +62,5 @@ class SearchTree(Tree[str]):
     def select_node_id(self, node_id: str) -> None:
         item = self._items.get(node_id)
         if item is not None:
-            self.move_cursor(item)
+            # a node's line is known only once the tree has laid out its latest additions
+            self.call_after_refresh(self.move_cursor, item)
