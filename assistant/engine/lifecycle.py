@@ -10,7 +10,7 @@ from ..models.base import Completion, GenerationOptions, Message, ModelError
 from .budget import BudgetExhausted
 from .context import EngineContext
 from .critic import CRITIC_SCHEMA, parse_critique
-from .events import NodeCreated, NodeCritiqued
+from .events import NodeCreated, NodeCritiqued, NodePruned, RoundDone
 from .node import Node
 
 
@@ -78,3 +78,14 @@ async def develop_all(developments: Iterable[Awaitable[Node | None]]) -> list[No
     if budget_error is not None:
         raise budget_error
     return nodes
+
+
+def close_round(ctx: EngineContext, round_: int, pool: list[Node], beam: list[Node], best_ratio: float) -> None:
+    """End a round: every node of `pool` left out of the new `beam` is pruned (once, announced),
+    then the round is announced with its best node (the beam's first)."""
+    for n in pool:
+        if n not in beam and n.status != "pruned":
+            n.status = "pruned"
+            ctx.emit(NodePruned(node_id=n.id, reason=f"outside the beam after round {round_}"))
+    ctx.emit(RoundDone(round=round_, best_node_id=beam[0].id if beam else None, best_pass_ratio=best_ratio,
+                       beam=[n.id for n in beam]))

@@ -22,8 +22,8 @@ from ..models.base import GenerationOptions, Message
 from .budget import BudgetExhausted
 from .context import EngineContext
 from .critic import format_report
-from .events import Finished, NodeExecuted, NodePruned, RoundDone
-from .lifecycle import announce, ask, critique, develop_all
+from .events import Finished, NodeExecuted
+from .lifecycle import announce, ask, close_round, critique, develop_all
 from .extract import normalized_hash
 from .node import Execution, Node, TestOutcome
 from .programmer import (completion_prompt, completion_stops, first_messages, lineage, parse_chat_reply,
@@ -444,16 +444,9 @@ class Engine:
             self._update_trust()
             await self._find_counterexamples()
             pool = [n for n in {id(x): x for x in beam + frontier}.values() if n.runnable]
-            new_beam = self._beam(pool)
-            for n in pool:
-                if n not in new_beam and n.status != "pruned":
-                    n.status = "pruned"
-                    self.ctx.emit(NodePruned(node_id=n.id, reason=f"outside the beam after round {r - 1}"))
-            beam = new_beam
+            beam = self._beam(pool)
             best = beam[0] if beam else None
-            self.ctx.emit(RoundDone(round=r - 1, best_node_id=best.id if best else None,
-                                    best_pass_ratio=visible_ratio(best, self.suspect) if best else 0.0,
-                                    beam=[n.id for n in beam]))
+            close_round(self.ctx, r - 1, pool, beam, visible_ratio(best, self.suspect) if best else 0.0)
             if best is None:
                 self.stop_reason = "no runnable candidate to refine"
                 return

@@ -23,8 +23,8 @@ from pydantic import BaseModel, Field
 from ...engine.budget import BudgetExhausted
 from ...engine.context import EngineContext
 from ...engine.critic import critique_note
-from ...engine.events import NodeExecuted, NodePruned, RoundDone
-from ...engine.lifecycle import announce, ask, critique, develop_all
+from ...engine.events import NodeExecuted
+from ...engine.lifecycle import announce, ask, close_round, critique, develop_all
 from ...engine.node import Execution, Node, TestOutcome
 from ...engine.programmer import lineage
 from ...engine.prompting import render
@@ -402,16 +402,10 @@ class FixEngine:
         for r in range(1, cfg.rounds + 1):
             pool = [n for n in {id(x): x for x in beam + frontier}.values() if n.id in self.reports]
             ranked = sorted(pool, key=self._beam_key, reverse=True)
-            new_beam = ranked[: cfg.beam]
-            for n in pool:
-                if n not in new_beam and n.status != "pruned":
-                    n.status = "pruned"
-                    self.ctx.emit(NodePruned(node_id=n.id, reason=f"outside the beam after round {r - 1}"))
-            beam = new_beam
+            beam = ranked[: cfg.beam]
             best = beam[0] if beam else None
-            self.ctx.emit(RoundDone(round=r - 1, best_node_id=best.id if best else None,
-                                    best_pass_ratio=(len(self.reports[best.id].targets_fixed) / len(self.targets))
-                                    if best else 0.0, beam=[n.id for n in beam]))
+            close_round(self.ctx, r - 1, pool, beam,
+                        len(self.reports[best.id].targets_fixed) / len(self.targets) if best else 0.0)
             if best is None:
                 self.stop_reason = "no valid patch to refine"
                 return
