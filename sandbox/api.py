@@ -62,6 +62,7 @@ class TestCase(BaseModel):
     input: str | None = None
     output: str | None = None
     argv: list[str] | None = Field(None, description="command jobs: this test's command line")
+    limits: Limits | None = Field(None, description="this test's own limits (a test set's time limit)")
 
 
 class Job(BaseModel):
@@ -77,6 +78,8 @@ class Job(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     setup: str | None = Field(None, description="function problems: code run before each test")
     module_name: str | None = Field(None, description="save the solution as MODULE.py; tests import it")
+    entry_point: str | None = Field(None, description="function problems: the function the tests call "
+                                    "(resolved to the solution's even when it shadows a builtin)")
     files: dict[str, str] = Field(default_factory=dict, description="extra files in the work dir")
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
     repeat: int = Field(1, ge=1, le=50, description="runs per passing test; CPU time is the median")
@@ -113,6 +116,10 @@ class TestResult(BaseModel):
     stdout: str = ""
     stderr: str = ""
     leftover_processes: int = 0
+    temp_kb: int | None = Field(None, description="peak size of the files the program wrote, KiB")
+    harness: dict[str, int] = Field(default_factory=dict,
+                                    description="function tests: calls into the program, and live objects "
+                                                "(solution objects kept by handle, test objects lent to it)")
     files: dict[str, str] = Field(default_factory=dict, description="command jobs: collected files")
 
     @property
@@ -130,6 +137,7 @@ class ExecutionReport(BaseModel):
     image: str | None = None
     runner_python: str | None = None
     instructions_unavailable: str | None = None
+    seccomp: str | None = Field(None, description="state of the system-call filter: active, or why not")
     sandbox_error: str | None = None
     elapsed_ms: float = 0.0
 

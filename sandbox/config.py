@@ -24,3 +24,4 @@ class SandboxSettings(BaseModel):
     container_pids: int = Field(128, ge=16, description="cgroup process cap per container")
     container_cpus: float = Field(1.0, gt=0, description="CPUs per container")
     work_tmpfs_mb: int = Field(256, ge=16, description="size of the in-memory work directory")
+    tmp_tmpfs_mb: int = Field(64, ge=8, description="size of the sandbox's /tmp and /dev/shm")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from .api import ExecutionReport, Job, JudgeSpec, Limits, SandboxError, TestCase, TestResult, Verdict
 from .config import SandboxSettings
-from .judge import classify, compile_error_results
+from .judge import classify, compile_error_results, passed_run
 from .worker import RunnerFailure, WorkerGone, WorkerLost, WorkerLostDuring
 
 log = logging.getLogger(__name__)
@@ -45,36 +45,53 @@ class Sandbox:
     def run(self, job: Job, on_result: Callable[[TestResult], None] | None = None) -> ExecutionReport:
         started = time.monotonic()
         report = ExecutionReport(kind=job.kind, backend=self.name, image=self.image_id)
-        per_test_timeout = job.repeat * (job.limits.wall + 3) + _SLACK_S
+        wall = max([job.limits.wall] + [t.limits.wall for t in job.tests if t.limits is not None])
+        per_test_timeout = job.repeat * (wall + 3) + _SLACK_S
         payload = self._payload(job)
 
         def on_test(msg: dict) -> None:
-            if on_result is not None and job.judge.checker is None:
+            if on_result is not None and job.judge.checker is None and msg.get("type") == "test":
                 i = msg["index"]
-                on_result(classify(job.kind, msg, job.tests[i], job.limits, job.judge))
+                test = job.tests[i]
+                on_result(classify(job.kind, msg, test, test.limits or job.limits, job.judge))
 
         pool = self.backend.pool
         lost: str | None = None
-        for attempt in range(2):  # a runner found dead before the job reached it: once more, fresh
+        messages: list[dict] = []
+        next_index, gone_retries = 0, 0
+        # a runner found dead before the job reached it runs the job once more on a fresh one; a
+        # runner that reports its box damaged ends itself and the rest of the job goes on elsewhere
+        while True:
             lost = None
             worker = pool.acquire()
+            damaged = False
             try:
                 report.runner_python = worker.info.get("python")
                 if not worker.info.get("perf"):
                     report.instructions_unavailable = worker.info.get("perf_reason") or "not supported"
-                messages = worker.execute(payload, per_test_timeout, on_test)
+                report.seccomp = worker.info.get("seccomp")
+                got = worker.execute({**payload, "start": next_index}, per_test_timeout, on_test)
+                messages += got
+                damaged = bool(got) and got[-1].get("type") == "damaged"
             except WorkerGone as exc:
-                messages, lost = [], str(exc)
-                if attempt == 0:
+                lost = str(exc)
+                if gone_retries == 0:
+                    gone_retries += 1
                     continue
             except WorkerLostDuring as exc:
-                messages, lost = exc.messages, _why_lost(worker)
+                messages += exc.messages
+                lost = _why_lost(worker)
             except RunnerFailure as exc:
-                messages, report.sandbox_error = [], str(exc)
+                report.sandbox_error = str(exc)
             except WorkerLost as exc:
-                messages, lost = [], str(exc)
+                lost = str(exc)
             finally:
                 pool.release(worker)
+            if damaged:
+                log.info("sandbox worker %s replaced: %s", worker.name, messages[-1].get("reason"))
+                next_index = messages[-1]["index"] + 1
+                if next_index < len(job.tests) and not (job.stop_on_failure and _failed(messages, job)):
+                    continue
             break
         self.jobs_run += 1
 
@@ -98,11 +115,11 @@ class Sandbox:
             for i, test in enumerate(job.tests):
                 msg = tests_by_index.get(i)
                 if msg is not None:
-                    report.results.append(classify(job.kind, msg, test, job.limits, job.judge, checker.get(i)))
+                    report.results.append(classify(job.kind, msg, test, test.limits or job.limits, job.judge,
+                                                   checker.get(i)))
                 elif lost is not None:
                     first_missing = all(j in tests_by_index for j in range(i))
-                    detail = (f"the sandbox runner was lost during this test ({lost}); "
-                              "the program may have killed or stopped it") if first_missing else \
+                    detail = (f"the sandbox runner was lost during this test ({lost})") if first_missing else \
                         "not run: the sandbox runner was lost during an earlier test"
                     report.results.append(TestResult(index=i, name=test.name, verdict=Verdict.RE, detail=detail))
                 elif report.sandbox_error:
@@ -121,10 +138,11 @@ class Sandbox:
     def _payload(self, job: Job) -> dict:
         tests = []
         for t in job.tests:
+            own = {"limits": t.limits.for_runner()} if t.limits is not None else {}
             if job.kind == "function":
-                tests.append({"code": t.code or ""})
+                tests.append({"code": t.code or "", **own})
             else:
-                tests.append({"input": t.input or "", **({"argv": t.argv} if t.argv else {})})
+                tests.append({"input": t.input or "", **({"argv": t.argv} if t.argv else {}), **own})
         extra = {}
         if job.kind == "command":
             if not job.argv and not all(t.argv for t in job.tests):
@@ -136,6 +154,7 @@ class Sandbox:
             "source": job.source,
             "filename": job.filename,
             "module_name": job.module_name,
+            "entry_point": job.entry_point,
             "setup": job.setup,
             "files": job.files,
             "tests": tests,
@@ -195,6 +214,15 @@ class Sandbox:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _failed(messages: list[dict], job: Job) -> bool:
+    for msg in messages:
+        if msg.get("type") == "test":
+            runs = msg.get("runs") or []
+            if not runs or not passed_run(job.kind, runs[-1]):
+                return True
+    return False
 
 
 def _why_lost(worker) -> str:

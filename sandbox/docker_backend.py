@@ -1,8 +1,8 @@
 """Docker backend: warm, locked-down containers, each running the in-sandbox runner.
 
 Each container: no network, read-only root, tmpfs work dirs (noexec), all capabilities dropped,
-no-new-privileges, a non-root user, cgroup caps on memory, CPU and processes, an init process,
-no host mounts. The runner is sent over the attach stream at start; jobs and results travel on
+no-new-privileges, a non-root user, cgroup caps on memory, CPU and processes, a private IPC
+namespace, no host mounts. The runner is the container's PID 1 (see runner.py). The runner is sent over the attach stream at start; jobs and results travel on
 that stream. Containers carry a label with the owner's pid: they are removed on close, on exit,
 when the owner's attach stream closes (stdin EOF ends the runner; auto-remove deletes the
 container), and stale ones from a crashed owner are reaped at start.
@@ -284,15 +284,19 @@ class DockerBackend:
         return dict(
             image=self.image_name,
             volumes={host: {"bind": inside, "mode": "ro"} for host, inside in self.mounts.items()},
-            command=["python3", "-I", "-c", BOOTSTRAP, "--work", "/work", "--kill-all"],
+            # the runner is the container's PID 1: nothing inside can kill or stop it
+            command=["python3", "-I", "-c", BOOTSTRAP, "--work", "/work", "--scratch", "/tmp",
+                     "--scratch", "/dev/shm"],
             user=f"{SANDBOX_UID}:{SANDBOX_UID}",
             working_dir="/work",
             network_mode="none",
             read_only=True,
             tmpfs={
                 "/work": f"rw,nosuid,nodev,noexec,size={s.work_tmpfs_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700",
-                "/tmp": "rw,nosuid,nodev,noexec,size=64m,mode=1777",
+                "/tmp": f"rw,nosuid,nodev,noexec,size={s.tmp_tmpfs_mb}m,mode=1777",
             },
+            shm_size=f"{s.tmp_tmpfs_mb}m",
+            ipc_mode="private",
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             mem_limit=f"{s.container_memory_mb}m",
@@ -301,7 +305,7 @@ class DockerBackend:
             nano_cpus=int(s.container_cpus * 1e9),
             ulimits=[docker.types.Ulimit(name="nofile", soft=1024, hard=1024),
                      docker.types.Ulimit(name="core", soft=0, hard=0)],
-            init=True,
+            init=False,
             auto_remove=True,
             # stdin open and attached: StdinOnce, so the runner sees EOF when our stream closes
             stdin_open=True,

@@ -93,27 +93,62 @@ def compare_output(actual: str, expected: str, spec: JudgeSpec) -> tuple[bool, s
 
 # --------------------------------------------------------------------------- verdicts
 
+def passed_run(mode: str, res: dict) -> bool:
+    """Whether one run of a test passed as far as the runner can tell (repeat the rest)."""
+    if res.get("lost") or res.get("timed_out") or res.get("signal") or res.get("exit_code") \
+            or res.get("mem_killed") or res.get("cpu_killed"):
+        return False
+    if mode == "function":
+        return bool(res.get("finished")) and res.get("outcome") is None
+    return True
+
+
+def _peak_kb(run: dict) -> int:
+    return max(run.get("max_rss_kb") or 0, run.get("peak_total_kb") or 0)
+
+
 def _limit_verdict(run: dict, limits: Limits) -> tuple[Verdict, str] | None:
-    """TLE / OLE / killed-by-signal facts that decide a verdict whatever the program printed."""
+    """TLE / MLE / OLE / killed-by-signal facts that decide a verdict whatever the program printed."""
     sig = run.get("signal")
     cpu = run.get("cpu_s") or 0.0
+    if run.get("lost"):
+        return Verdict.RE, run["lost"]
     if run.get("timed_out"):
         return Verdict.TLE, f"wall time limit {limits.wall:g}s exceeded"
-    if sig == signal.SIGXCPU or cpu > limits.cpu_s:
+    if run.get("cpu_killed") or sig == signal.SIGXCPU or cpu > limits.cpu_s:
         return Verdict.TLE, f"CPU time limit {limits.cpu_s:g}s exceeded ({cpu:.2f}s)"
     if sig == signal.SIGXFSZ or (run.get("stdout_bytes") or 0) >= limits.output_bytes \
             or (run.get("stderr_bytes") or 0) >= limits.output_bytes:
         return Verdict.OLE, f"output limit of {limits.output_bytes} bytes exceeded"
+    peak = _peak_kb(run)
+    temp = run.get("temp_peak_kb") or 0
+    with_files = f" (including {temp // 1024} MiB of files it wrote)" if temp >= 1024 else ""
+    if run.get("mem_killed"):
+        return Verdict.MLE, f"memory over the {limits.memory_mb} MiB limit{with_files}: stopped"
     if sig == signal.SIGKILL:
-        # not our timer and not the CPU limit: the kernel's OOM killer is what is left
+        # not our timer, not the CPU or memory watch: the kernel's OOM killer is what is left
         return Verdict.MLE, f"killed by SIGKILL (out of memory, limit {limits.memory_mb} MiB)"
-    if (run.get("max_rss_kb") or 0) > limits.memory_mb * 1024 + 65536:
-        return Verdict.MLE, f"peak memory {run['max_rss_kb'] // 1024} MiB over the {limits.memory_mb} MiB limit"
+    if peak > limits.memory_mb * 1024:
+        return Verdict.MLE, f"peak memory {peak // 1024} MiB over the {limits.memory_mb} MiB limit{with_files}"
+    if sig == signal.SIGSYS:
+        return Verdict.RE, ("killed by SIGSYS: the program tried to start a process, which the sandbox "
+                            "does not allow (threads are allowed)")
     if sig is not None:
         name = _signal_name(sig)
         hint = " (stack overflow from deep recursion?)" if sig == signal.SIGSEGV else ""
         return Verdict.RE, f"killed by {name}{hint}"
     return None
+
+
+def clean_text(text: str | None) -> str | None:
+    """Text from the sandbox with lone surrogates made visible (they cannot be encoded)."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def classify(kind: str, raw: dict, test: TestCase, limits: Limits, spec: JudgeSpec,
@@ -132,55 +167,78 @@ def classify(kind: str, raw: dict, test: TestCase, limits: Limits, spec: JudgeSp
     cpu_runs = [r["cpu_s"] * 1000 for r in runs]
     result.cpu_ms_runs = cpu_runs
     result.cpu_ms = statistics.median(cpu_runs)
-    result.peak_rss_kb = run.get("max_rss_kb")
+    peaks = [_peak_kb(r) for r in runs]
+    result.peak_rss_kb = max(peaks) if peaks else None
+    result.temp_kb = max((r.get("temp_peak_kb") or 0) for r in runs)
     instr = [r["instructions"] for r in runs if r.get("instructions") is not None]
     result.instructions = int(statistics.median(instr)) if instr else None
     result.exit_code = run.get("exit_code")
     result.signal = run.get("signal")
-    result.stdout = run.get("stdout") or ""
-    result.stderr = run.get("stderr") or ""
+    result.stdout = clean_text(run.get("stdout")) or ""
+    result.stderr = clean_text(run.get("stderr")) or ""
     result.leftover_processes = run.get("leftover_processes", 0)
+    if kind == "function":
+        result.harness = {k: v for k, v in (run.get("stats") or {}).items() if isinstance(v, int)}
 
-    limit = _limit_verdict(run, limits)
-    if limit is not None:
-        result.verdict, result.detail = limit
-        return result
+    for r in runs:  # a later run that failed (a repeat) fails the test
+        limit = _limit_verdict(r, limits)
+        if limit is not None:
+            result.verdict, result.detail = limit
+            return result
 
     if kind == "function":
-        _classify_function(run, result)
+        _classify_function(run, result, limits)
     elif kind == "command":
         result.files = run.get("collected") or {}
         code = run.get("exit_code")
         result.verdict = Verdict.AC if code == 0 else Verdict.WA
         result.detail = "" if code == 0 else f"exit code {code}"
     else:
-        _classify_stdio(run, test, spec, result, checker_result)
+        _classify_stdio(run, test, spec, result, checker_result, limits)
+    if result.verdict is Verdict.AC and len(runs) > 1:
+        shas = {r.get("stdout_sha") for r in runs}
+        outcomes = {json_key(r.get("outcome")) for r in runs} if kind == "function" else {None}
+        if len(shas) > 1 or len(outcomes) > 1:
+            result.verdict = Verdict.WA
+            result.detail = "repeated runs of this test did not give the same output"
     return result
 
 
-def _classify_function(run: dict, result: TestResult) -> None:
-    if run.get("tampered"):
-        result.verdict = Verdict.RE
-        result.detail = "the result channel was tampered with (forged or extra result data)"
-        return
+def json_key(value) -> str:
+    import json
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _memory_error(result: TestResult, limits: Limits) -> None:
+    peak = (result.peak_rss_kb or 0) // 1024
+    result.verdict = Verdict.RE
+    result.detail = f"MemoryError (peak {peak} MiB, under the {limits.memory_mb} MiB limit)"
+
+
+def _classify_function(run: dict, result: TestResult, limits: Limits) -> None:
     if not run.get("finished"):
-        code = run.get("exit_code")
         result.verdict = Verdict.RE
-        result.detail = ("the program ended the process before the test finished"
-                         + (f" (exit code {code})" if code is not None else ""))
+        result.detail = f"the test harness failed: {excerpt(run.get('harness_error') or 'no result', 300)}"
         return
     outcome = run.get("outcome")
     if outcome is None:
         result.verdict = Verdict.AC
         return
     result.error_type = outcome.get("type")
-    result.message = outcome.get("message")
-    result.traceback = outcome.get("traceback")
+    result.message = clean_text(outcome.get("message"))
+    result.traceback = clean_text(outcome.get("traceback"))
+    if outcome.get("gone"):
+        code, sig = run.get("exit_code"), run.get("signal")
+        how = f" (exit code {code})" if code else (f" ({_signal_name(sig)})" if sig else "")
+        result.verdict = Verdict.RE
+        result.error_type = None
+        result.detail = f"{result.message or 'the program ended its process during the test'}{how}"
+        return
     if result.error_type == "AssertionError":
         result.verdict = Verdict.WA
         if "actual" in outcome:
-            result.actual = outcome["actual"]
-            result.expected = outcome["expected"]
+            result.actual = clean_text(outcome["actual"])
+            result.expected = clean_text(outcome["expected"])
             op = outcome.get("op", "==")
             wanted = f"expected {result.expected}" if op == "==" else \
                 f"expected {outcome.get('actual_source')} {op} {outcome.get('expected_source')}"
@@ -188,15 +246,14 @@ def _classify_function(run: dict, result: TestResult) -> None:
         else:
             result.detail = f"assertion failed: {excerpt(result.message, 200) or '(no message)'}"
     elif result.error_type == "MemoryError":
-        result.verdict = Verdict.MLE
-        result.detail = "MemoryError: the memory limit was reached"
+        _memory_error(result, limits)
     else:
         result.verdict = Verdict.RE
         result.detail = f"{result.error_type}: {excerpt(result.message, 200)}"
 
 
 def _classify_stdio(run: dict, test: TestCase, spec: JudgeSpec, result: TestResult,
-                    checker_result: tuple[bool, str] | None) -> None:
+                    checker_result: tuple[bool, str] | None, limits: Limits) -> None:
     code = run.get("exit_code")
     result.expected = excerpt(test.output, 2000) if test.output is not None else None
     if code:
@@ -204,8 +261,7 @@ def _classify_stdio(run: dict, test: TestCase, spec: JudgeSpec, result: TestResu
         result.error_type, result.message = etype, message
         result.traceback = result.stderr[-3000:] if etype else None
         if etype == "MemoryError":
-            result.verdict = Verdict.MLE
-            result.detail = "MemoryError: the memory limit was reached"
+            _memory_error(result, limits)
         else:
             result.verdict = Verdict.RE
             result.detail = f"{etype}: {excerpt(message, 200)}" if etype else f"exit code {code}"

@@ -1,22 +1,28 @@
 """Local backend: the same runner as a host subprocess, for machines without a Docker engine.
 
-Isolation is weaker than Docker's and the user is told so. Always: rlimits on CPU, memory, output,
-files and processes per test, a wall-clock timer and a fresh session per test. Then the strongest
-confinement this machine permits, probed once:
-- `bwrap` (bubblewrap): read-only root, private /tmp and home directories, no network, PID
-  namespace (every leftover process is killed after each test);
-- `unshare`: no network and a PID namespace, but the host filesystem stays visible;
-- nothing more.
+Isolation is weaker than Docker's and the user is told so. Always: the runner's per-test limits,
+clean box and system-call filter (when libseccomp is there). Then the strongest confinement this
+machine permits, probed once:
+- `bwrap` (bubblewrap): a filesystem view of only the system directories (/usr, /etc, the
+  libraries), the Python interpreter and what a mode binds read-only (fix: the repository copy and
+  its environment); private size-capped /tmp, /dev/shm and work directory; no network; private
+  PID and IPC namespaces in which the runner is PID 1;
+- `unshare`: no network, private PID and IPC namespaces, but the host filesystem stays visible
+  and the host's /tmp is shared;
+- nothing more (rlimits and the filter only).
 Run as root, the runner first drops to `nobody` (setpriv), so candidates never run as root.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
+import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,13 +35,16 @@ from .worker import BOOTSTRAP, Pool, Transport, Worker, WorkerLost
 
 NOBODY = 65534
 
-UNSHARE_ARGS = ["--user", "--map-current-user", "--net", "--pid", "--fork", "--mount", "--mount-proc",
-                "--kill-child"]
-HIDDEN_DIRS = ["/tmp", "/var/tmp", "/run", "/home", "/root"]
+UNSHARE_ARGS = ["--user", "--map-current-user", "--net", "--pid", "--ipc", "--fork", "--mount",
+                "--mount-proc", "--kill-child"]
+SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+SANDBOX_WORK = "/work"
 
 DESCRIPTIONS = {
-    "bwrap": "bubblewrap: read-only filesystem, private /tmp and home, no network, PID namespace",
-    "unshare": "namespaces: no network, PID namespace; the host filesystem is VISIBLE to candidates",
+    "bwrap": "bubblewrap: only system directories and the interpreter visible (read-only), private "
+             "size-capped /tmp and work dir, no network, private PID and IPC namespaces",
+    "unshare": "namespaces: no network, private PID and IPC namespaces; the host filesystem is VISIBLE "
+               "to candidates and the host's /tmp is shared",
     "plain": "rlimits only: candidates can reach the network and the host filesystem",
 }
 
@@ -50,14 +59,35 @@ def _privilege_prefix() -> list[str]:
 
 def _probe(argv: list[str], expect: str) -> bool:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=10, env=_runner_env("/"))
     except (OSError, subprocess.SubprocessError):
         return False
     return proc.returncode == 0 and proc.stdout.strip() == expect
 
 
+def _runner_env(home: str) -> dict[str, str]:
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home,
+            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
 def _under(path: str, dirs: list[str]) -> bool:
     return any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs)
+
+
+def interpreter_dirs(python: str) -> list[str]:
+    """Directories an interpreter needs to run (its install prefix, a venv's base), for binding."""
+    real = os.path.realpath(python)
+    dirs = {os.path.dirname(os.path.dirname(real)), os.path.dirname(os.path.dirname(os.path.abspath(python)))}
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        dirs |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    else:
+        try:
+            out = subprocess.run([python, "-I", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
+                                 capture_output=True, text=True, timeout=10).stdout.split("\n")
+            dirs |= {d for d in out if d.startswith("/")}
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return sorted(d for d in dirs if d and os.path.isdir(d) and not _under(d, ["/usr", "/bin", "/lib"]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,34 +98,42 @@ class Plan:
     drop_in_runner: bool = False
 
     @property
-    def kill_all(self) -> bool:
-        return self.kind in ("bwrap", "unshare")
+    def private_fs(self) -> bool:
+        return self.kind == "bwrap"
 
-    def command(self, work: str, ro_binds: tuple[str, ...] = ()) -> list[str]:
+    def command(self, work: str, ro_binds: tuple[str, ...] = (), settings: SandboxSettings | None = None,
+                info_fd: int | None = None) -> list[str]:
         if self.kind == "bwrap":
-            hidden = HIDDEN_DIRS + [d for d in (os.path.expanduser("~"),) if d not in HIDDEN_DIRS and d != "/"]
-            # no --die-with-parent: its PDEATHSIG fires when the *thread* that started us ends;
-            # the runner exits on stdin EOF instead, which covers a crashed host process
-            args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--new-session",
-                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-            for d in hidden:
-                if os.path.isdir(d):
-                    args += ["--tmpfs", d]
-            # the interpreter (a venv or pyenv under a hidden directory) stays reachable, read-only
-            real = os.path.realpath(self.python)
-            keep = {os.path.dirname(os.path.dirname(real)), os.path.dirname(os.path.dirname(os.path.abspath(self.python)))}
-            if self.python == sys.executable:
-                keep |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
-            for path in sorted(keep):
-                if path and os.path.isdir(path) and _under(path, hidden):
+            s = settings or SandboxSettings()
+            args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--new-session", "--as-pid-1"]
+            for d in SYSTEM_DIRS:
+                if os.path.islink(d):
+                    args += ["--symlink", os.readlink(d), d]
+                elif os.path.isdir(d):
+                    args += ["--ro-bind", d, d]
+            args += ["--proc", "/proc", "--dev", "/dev",
+                     "--size", str(s.tmp_tmpfs_mb << 20), "--tmpfs", "/tmp",
+                     "--size", str(s.tmp_tmpfs_mb << 20), "--tmpfs", "/dev/shm",
+                     "--size", str(s.work_tmpfs_mb << 20), "--tmpfs", SANDBOX_WORK]
+            # the interpreter that runs the runner, and the one orps runs under (its packages, e.g.
+            # a test runner a mode uses), read-only
+            own = [d for d in {sys.prefix, sys.base_prefix} if not _under(d, ["/usr", "/bin", "/lib"])]
+            for path in dict.fromkeys([*interpreter_dirs(self.python), *own, *ro_binds]):
+                if os.path.exists(path):
                     args += ["--ro-bind", path, path]
-            for path in ro_binds:
-                args += ["--ro-bind", path, path]
-            args += ["--bind", work, work, "--chdir", work]
+            if info_fd is not None:
+                args += ["--info-fd", str(info_fd)]
+            args += ["--remount-ro", "/", "--chdir", SANDBOX_WORK]
             return [*self.priv, *args, self.python]
         if self.kind == "unshare":
             return [*self.priv, shutil.which("unshare") or "unshare", *UNSHARE_ARGS, self.python]
         return [*self.priv, self.python]
+
+    def runner_args(self, host_work: str) -> list[str]:
+        if self.kind == "bwrap":
+            return ["--work", SANDBOX_WORK, "--scratch", "/tmp", "--scratch", "/dev/shm"]
+        # never the host's /tmp: the runner empties its scratch directories after every test
+        return ["--work", host_work]
 
 
 def _pythons(priv: list[str]) -> list[str]:
@@ -113,30 +151,34 @@ def local_plan(allowed: tuple[str, ...] = ("bwrap", "unshare", "plain")) -> Plan
     """The strongest confinement that works on this machine, found by running a probe in it."""
     priv = tuple(_privilege_prefix())
     probe_dir = tempfile.mkdtemp(prefix="orps-probe-")
-    os.chmod(probe_dir, 0o777)
     try:
+        if priv:
+            os.chown(probe_dir, NOBODY, NOBODY)
         for kind in allowed:
             if kind != "plain" and not shutil.which(kind):
                 continue
             for python in _pythons(list(priv)):
                 plan = Plan(kind, priv, python)
-                expect = "1" if kind == "unshare" else "ok"
-                code = "import os; print(os.getpid())" if kind == "unshare" else "print('ok')"
-                if _probe([*plan.command(probe_dir), "-c", code], expect):
+                if kind == "plain":
+                    if _probe([*plan.command(probe_dir), "-I", "-c", "print('ok')"], "ok"):
+                        return plan
+                    continue
+                # the runner must be PID 1 of its own namespace (then nothing inside can stop it)
+                if _probe([*plan.command(probe_dir), "-I", "-c", "import os; print(os.getpid())"], "1"):
                     return plan
-        if os.geteuid() == 0 and not priv:  # root without setpriv: the runner drops privileges
-            return Plan("plain", (), sys.executable, drop_in_runner=True)
         return Plan("plain", priv, sys.executable)
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
 
 
 class SubprocessTransport(Transport):
-    def __init__(self, argv: list[str], env: dict[str, str]):
+    def __init__(self, argv: list[str], env: dict[str, str], info_fd: int | None = None):
+        pass_fds = (info_fd,) if info_fd is not None else ()
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, start_new_session=True, close_fds=True)
+                                     env=env, start_new_session=True, close_fds=True, pass_fds=pass_fds)
         self._out = self.proc.stdout.fileno()
         self._stderr = bytearray()
+        self.inner_pid: int | None = None  # bwrap's sandbox init, as the host sees it
         threading.Thread(target=self._drain_stderr, daemon=True).start()
 
     def _drain_stderr(self) -> None:
@@ -173,13 +215,34 @@ class SubprocessTransport(Transport):
         except OSError:
             pass
         try:
-            self.proc.wait(timeout=2)
+            self.proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(self.proc.pid, 9)
-            except OSError:
-                pass
-            self.proc.wait()
+            pass
+        # whatever is still there is killed: the sandbox's init (which takes its namespace with it)
+        # and the process we started
+        for pid in (self.inner_pid, self.proc.pid):
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+_live_backends: set[LocalBackend] = set()
+
+
+@atexit.register
+def _close_all() -> None:  # pragma: no cover - exercised at interpreter exit
+    for backend in list(_live_backends):
+        backend.close()
 
 
 class LocalBackend:
@@ -187,18 +250,21 @@ class LocalBackend:
 
     def __init__(self, settings: SandboxSettings, confinement: tuple[str, ...] = ("bwrap", "unshare", "plain"),
                  ro_binds: tuple[str, ...] = ()):
-        """`ro_binds`: host directories a mode needs to read (fix: the repository copy)."""
+        """`ro_binds`: host paths a mode needs to read (fix: the repository copy, its interpreter);
+        they keep their host paths inside the sandbox."""
         self.settings = settings
         self.plan = local_plan(confinement)
         self.ro_binds = tuple(ro_binds)
         self.root = os.geteuid() == 0
         self.work_root = tempfile.mkdtemp(prefix="orps-local-")
-        if self.root:
-            os.chmod(self.work_root, 0o711)
+        # the workers' own directories are private; run as root, the unprivileged runner must be
+        # able to pass through to its own
+        os.chmod(self.work_root, 0o711 if self.plan.priv else 0o700)
         self.image = None
         self._seq = 0
         self._lock = threading.Lock()
         self.pool = Pool(self._new_worker, settings.pool_size, settings.jobs_per_worker)
+        _live_backends.add(self)
 
     @property
     def isolation(self) -> str:
@@ -212,20 +278,23 @@ class LocalBackend:
             self._seq += 1
             seq = self._seq
         work = os.path.join(self.work_root, f"w{seq}")
-        os.makedirs(work)
-        if self.root:
-            os.chmod(work, 0o777)
-        args = [*self.plan.command(work, self.ro_binds), "-I", "-c", BOOTSTRAP, "--work", work, "--nproc", "64"]
-        if self.plan.kill_all:
-            args.append("--kill-all")
-        if self.plan.drop_in_runner:
-            args += ["--drop-to", str(NOBODY)]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": work,
-               "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        os.makedirs(work, mode=0o700)
+        if self.plan.priv:
+            os.chown(work, NOBODY, NOBODY)
+        info_r = info_w = None
+        if self.plan.kind == "bwrap":
+            info_r, info_w = os.pipe()
+        args = [*self.plan.command(work, self.ro_binds, self.settings, info_w), "-I", "-c", BOOTSTRAP,
+                *self.plan.runner_args(work)]
         try:
-            transport = SubprocessTransport(args, env)
+            transport = SubprocessTransport(args, _runner_env(work), info_w)
         except OSError as exc:
             raise SandboxError(f"could not start the local runner: {exc}") from exc
+        finally:
+            if info_w is not None:
+                os.close(info_w)
+        if info_r is not None:
+            transport.inner_pid = _read_child_pid(info_r)
         worker = Worker(transport, f"local-{seq}")
         try:
             worker.handshake()
@@ -236,6 +305,7 @@ class LocalBackend:
 
     def close(self) -> None:
         self.pool.close()
+        _live_backends.discard(self)
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             try:
@@ -245,3 +315,25 @@ class LocalBackend:
                 break
             except OSError:
                 time.sleep(0.05)
+
+
+def _read_child_pid(fd: int) -> int | None:
+    """bwrap's --info-fd: a JSON object with the host pid of the sandbox's init."""
+    data = b""
+    deadline = time.monotonic() + 10
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+            try:
+                return int(json.loads(data.decode()).get("child-pid"))
+            except (ValueError, TypeError):
+                continue
+    finally:
+        os.close(fd)
+    return None

@@ -1,48 +1,54 @@
-"""The in-sandbox runner: receives jobs on stdin, runs each test in a forked child, answers on stdout.
+"""The in-sandbox runner: receives jobs on stdin, runs every test in a clean box, answers on stdout.
 
-This file is sent to the sandbox at start-up (it is not baked into the image), so the host and the
-runner always speak the same protocol. It uses only the standard library and runs on Python >= 3.9.
+Sent into the sandbox at start-up with `harness.py` (nothing is baked into the image), so host and
+runner always speak the same protocol. Standard library only, Python >= 3.9.
 
-Why a forked child of a warm interpreter: interpreter start-up costs ~10 ms per test, a fork ~1 ms.
+Processes inside one sandbox:
+- the **runner** (PID 1 of the sandbox's PID namespace): holds the host channel and the job. As
+  the namespace's init, it cannot be killed or stopped from inside (the kernel does not deliver
+  SIGKILL/SIGSTOP to an init from its own namespace, and it ignores every other signal).
+- the **launcher** (zygote): a fresh interpreter started by the runner (exec, so it never holds a
+  job) that forks one candidate process per test, enforces the wall-clock, CPU and memory limits
+  on it and measures it (wait4: CPU time and peak RSS; perf: instructions).
+- per test, the **candidate** process (a fork of the launcher: it never saw the test's code,
+  expected values or other tests) and, for function tests, the **evaluator** (a fork of the
+  runner) that runs the test and calls into the candidate over a pipe (see harness.py).
 
-Channel: frames of a 4-byte big-endian length and a UTF-8 JSON object, on the runner's own stdin
-and stdout. A child never holds those descriptors: its stdin, stdout and stderr are files in a
-per-test directory, and everything above fd 2 is closed, except (function tests) a result pipe.
-The runner is made non-dumpable, so a same-uid child can neither open /proc/<runner>/fd/* nor
-ptrace or read its memory. A child that kills or signals the runner ends the job with an error,
-never with a pass: the host treats a lost runner as a failed test.
+Candidate and evaluator run under a system-call filter compiled on the host (sandbox/seccomp.py):
+no new processes (threads are fine), signals only to themselves, no tracing or re-limiting of
+other processes, no IPC objects that outlive them. Results travel on descriptors the candidate
+never holds. After every test the runner kills whatever is left, empties every writable place
+(the box, /tmp, /dev/shm) and checks that the box is clean again; a worker it cannot restore
+reports itself damaged and the host replaces it.
 
-Function tests need the child itself to report that the test ran to the end (an `os._exit(0)` in
-the candidate must not pass). The report is written by an audit hook that holds a per-test nonce
-in its closure, and only when the harness frame itself raises the finish event. Audit hooks
-cannot be removed, and what could reach the closure (gc's object graph, ctypes, /proc/self/mem)
-is refused inside the child. Output written by the candidate is data; it is never parsed as a result.
-What no in-process harness can rule out is a program that changes what the test computes (an
-object whose __eq__ always says yes, a tracer that jumps over an assert): that fools the test, not
-the result channel.
+Channel to the host: frames of a 4-byte big-endian length and a UTF-8 JSON object.
 """
 
 from __future__ import annotations
 
-import ast
+import base64
+import hashlib
 import json
 import os
 import resource
 import shutil
 import signal
+import socket
 import struct
 import sys
 import time
 
-PROTOCOL = 1
+PROTOCOL = 2
 MAX_FRAME = 256 << 20
 _HEADER = struct.Struct(">I")
+HARNESS = "orps_harness"
 
 
 # --------------------------------------------------------------------------- framing (shared)
 
 def encode_frame(obj) -> bytes:
-    data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # backslashreplace turns a lone surrogate inside a JSON string into its JSON escape
+    data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "backslashreplace")
     return _HEADER.pack(len(data)) + data
 
 
@@ -67,7 +73,7 @@ class FrameReader:
             return None
         data = bytes(self._buf[4:4 + size])
         del self._buf[:4 + size]
-        return json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8", "surrogateescape"))
 
     def next(self):
         """Block until a frame arrives; None at EOF."""
@@ -79,6 +85,13 @@ class FrameReader:
             if not chunk:
                 return None
             self._buf += chunk
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 # --------------------------------------------------------------------------- kernel helpers
@@ -95,8 +108,13 @@ def _libc_handle():
     return _libc
 
 
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
+PLACEHOLDER = 0x4F525053
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -104,6 +122,31 @@ def _prctl(option: int, value: int) -> bool:
         return _libc_handle().prctl(option, value, 0, 0, 0) == 0
     except Exception:
         return False
+
+
+def install_filter(profile: dict, pid: int) -> None:
+    """Install a host-compiled seccomp program, its own-pid placeholders set to `pid`."""
+    import ctypes
+    prog = bytearray(base64.b64decode(profile["bpf"]))
+    patched = 0
+    for i in range(0, len(prog), 8):
+        code, _jt, _jf, k = struct.unpack_from("<HBBI", prog, i)
+        if code == 0x15 and k == PLACEHOLDER:
+            struct.pack_into("<I", prog, i + 4, pid)
+            patched += 1
+    if patched != profile["placeholders"]:
+        raise OSError(f"system-call filter: {patched} own-pid rules found, {profile['placeholders']} expected")
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    buf = (ctypes.c_char * len(prog)).from_buffer(prog)
+    fprog = SockFprog(len(prog) // 8, ctypes.addressof(buf))
+    libc = _libc_handle()
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
 
 
 class PerfCounter:
@@ -164,108 +207,82 @@ class PerfCounter:
             os.close(fd)
 
 
-# --------------------------------------------------------------------------- assert rewriting
-
-_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-        ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-class _AssertRewriter(ast.NodeTransformer):
-    """`assert L op R` -> evaluate both sides once, raise _OrpsAssertion(L, R, op, ...) on failure.
-
-    Only single comparisons are rewritten; any other assert keeps Python's own semantics."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.count = 0
-
-    def visit_Assert(self, node: ast.Assert):
-        test = node.test
-        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS):
-            return node
-        self.count += 1
-        left_name, right_name = f"_orps_l{self.count}_", f"_orps_r{self.count}_"
-        left_src = ast.get_source_segment(self.source, test.left) or ast.unparse(test.left)
-        right_src = ast.get_source_segment(self.source, test.comparators[0]) or ast.unparse(test.comparators[0])
-        stmts = [
-            ast.Assign(targets=[ast.Name(left_name, ast.Store())], value=test.left),
-            ast.Assign(targets=[ast.Name(right_name, ast.Store())], value=test.comparators[0]),
-            ast.If(
-                test=ast.UnaryOp(ast.Not(), ast.Compare(ast.Name(left_name, ast.Load()), test.ops,
-                                                        [ast.Name(right_name, ast.Load())])),
-                body=[ast.Raise(exc=ast.Call(
-                    func=ast.Name("_OrpsAssertion", ast.Load()),
-                    args=[ast.Name(left_name, ast.Load()), ast.Name(right_name, ast.Load()),
-                          ast.Constant(_OPS[type(test.ops[0])]), ast.Constant(left_src),
-                          ast.Constant(right_src), node.msg or ast.Constant(None)],
-                    keywords=[]), cause=None)],
-                orelse=[]),
-        ]
-        for stmt in stmts:
-            ast.copy_location(stmt, node)
-            ast.fix_missing_locations(stmt)
-        return stmts
-
-
-def compile_test(source: str, filename: str):
-    tree = ast.parse(source, filename)
-    tree = _AssertRewriter(source).visit(tree)
-    ast.fix_missing_locations(tree)
-    return compile(tree, filename, "exec")
-
-
-class _OrpsAssertion(AssertionError):
-    def __init__(self, left, right, op, left_src, right_src, msg):
-        super().__init__(msg if msg is not None else f"{left_src} {op} {right_src}")
-        self.left, self.right, self.op = left, right, op
-        self.left_src, self.right_src, self.msg = left_src, right_src, msg
-
-
-def _safe_repr(value, limit=600) -> str:
+def _rss_bytes(pid: int) -> int:
     try:
-        text = repr(value)
-    except BaseException as exc:  # a hostile __repr__ must not break reporting
-        text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
-    if len(text) > limit:
-        text = text[: limit // 2] + f" ...<{len(text) - limit} chars>... " + text[-limit // 2:]
-    return text
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
-# --------------------------------------------------------------------------- child side
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
-# files written by the harness next to each test (outside the candidate's cwd)
-_IO_NAMES = ("stdin", "stdout", "stderr")
+
+def _sizes(fds) -> int:
+    total = 0
+    for fd in fds:
+        try:
+            total += os.fstat(fd).st_blocks * 512
+        except OSError:
+            pass
+    return total
 
 
-def _child_common(job, test_dir, io_dir, limits, result_fd, go_fd, drop_to):
-    os.setsid()
+def _used_bytes(paths) -> int:
+    total = 0
+    for path in paths:
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        total += (st.f_blocks - st.f_bfree) * st.f_frsize
+    return total
+
+
+# --------------------------------------------------------------------------- the candidate process
+
+def _reset_signals(ignore_pipe: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
-                signal.SIGXFSZ, signal.SIGXCPU, signal.SIGCHLD, signal.SIGQUIT):
+                signal.SIGXFSZ, signal.SIGXCPU, signal.SIGCHLD, signal.SIGQUIT, signal.SIGINT,
+                signal.SIGTTIN, signal.SIGTTOU, signal.SIGTSTP):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as a fresh interpreter has it
-    if go_fd is not None:  # wait until the parent has attached its counters
-        os.read(go_fd, 1)
-    if drop_to is not None:
-        os.setgroups([])
-        os.setgid(drop_to)
-        os.setuid(drop_to)
-    _prctl(PR_SET_DUMPABLE, 0)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN if ignore_pipe else signal.SIG_DFL)
 
-    stdin = os.open(os.path.join(io_dir, "stdin"), os.O_RDONLY)
-    stdout = os.open(os.path.join(io_dir, "stdout"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    stderr = os.open(os.path.join(io_dir, "stderr"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(stdin, 0)
-    os.dup2(stdout, 1)
-    os.dup2(stderr, 2)
-    keep = 3
-    if result_fd is not None:
-        os.dup2(result_fd, keep)
-        os.closerange(keep + 1, 1 << 16)
-    else:
-        os.closerange(3, 1 << 16)
-    os.chdir(test_dir)
 
+def apply_limits(limits: dict, *, stack: bool = True, memory_slack: bool = True) -> None:
+    """rlimits for one test. Memory is judged on resident memory (measured by the launcher);
+    the address-space limit is only a generous backstop, so thread stacks and allocator
+    reservations do not count."""
+    mem = int(limits["memory_mb"]) << 20
+    try:
+        with open("/proc/self/statm") as fh:
+            vsz = int(fh.read().split()[0]) * _PAGE
+    except OSError:
+        vsz = 0
+    backstop = vsz + 4 * mem + (1 << 30) if memory_slack else vsz + mem
+    resource.setrlimit(resource.RLIMIT_AS, (backstop, backstop))
+    if stack:
+        size = max(mem, 8 << 20)
+        resource.setrlimit(resource.RLIMIT_STACK, (size, size))
+    cpu = max(1, int(float(limits["cpu_s"]) + 0.999)) + 1  # the launcher enforces the exact limit
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    out_cap = int(limits["output_bytes"])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (out_cap, out_cap))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _std_streams(filename: str, box: str) -> None:
     import io
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace",
@@ -273,154 +290,54 @@ def _child_common(job, test_dir, io_dir, limits, result_fd, go_fd, drop_to):
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
                                   errors="backslashreplace", line_buffering=True)
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
-    sys.argv = [job["filename"]]
-    sys.path[0:0] = [test_dir]
+    sys.argv = [filename]
+    sys.path[0:0] = [box]
     sys.path_importer_cache.clear()
-    if job.get("module_name"):
-        sys.modules.pop(job["module_name"], None)
-    import random
-    random.seed()
-
-    mem = int(limits["memory_mb"]) << 20
-    try:
-        with open("/proc/self/statm") as fh:
-            vsz = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        vsz = 0
-    as_limit = vsz + mem
-    resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
-    resource.setrlimit(resource.RLIMIT_STACK, (min(mem, 256 << 20), min(mem, 256 << 20)))
-    cpu = max(1, int(limits["cpu_s"] + 0.999))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    out_cap = int(limits["output_bytes"])
-    resource.setrlimit(resource.RLIMIT_FSIZE, (out_cap, out_cap))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if job.get("_nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (job["_nproc"], job["_nproc"]))
 
 
-def _tb_excerpt(exc, harness_file, limit=3000) -> str:
+def _tb_excerpt(exc, limit=8000) -> str:
     import traceback
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != harness_file]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<orps-")]
     try:
         prefix = os.getcwd() + os.sep
     except OSError:
         prefix = None
-    for f in frames:  # files of the test dir by their own name, never a sandbox path
+    for f in frames:
         if prefix and f.filename.startswith(prefix):
             f.filename = f.filename[len(prefix):]
-    text = "".join(traceback.format_list(frames[-12:]))
-    if isinstance(exc, _OrpsAssertion):
-        text += f"AssertionError: {exc.args[0] if exc.args else ''}\n"
-    else:
-        text += "".join(traceback.format_exception_only(type(exc), exc))
+    text = "".join(traceback.format_list(frames[-12:])) + "".join(traceback.format_exception_only(type(exc), exc))
     if len(text) > limit:
         text = "..." + text[-limit:]
     return "Traceback (most recent call last):\n" + text
 
 
-def _describe(exc) -> dict:
+def _finish_interpreter() -> int:
+    """What a real interpreter does at exit: join non-daemon threads, run atexit handlers, flush."""
+    import atexit
+    import threading
+    code = 0
     try:
-        message = str(exc)
+        threading._shutdown()
     except BaseException:
-        message = "(unprintable)"
-    if len(message) > 1000:
-        message = message[:1000] + "..."
-    info = {"type": type(exc).__name__, "message": message}
-    if isinstance(exc, SystemExit):
-        info["message"] = f"exit code {exc.code!r}"
-    elif isinstance(exc, _OrpsAssertion):
-        # convention: the side that calls something is what the code produced
-        left_calls = any(isinstance(n, ast.Call) for n in ast.walk(ast.parse(exc.left_src, mode="eval")))
-        right_calls = any(isinstance(n, ast.Call) for n in ast.walk(ast.parse(exc.right_src, mode="eval")))
-        swap = right_calls and not left_calls
-        actual, expected = (exc.right, exc.left) if swap else (exc.left, exc.right)
-        info.update(type="AssertionError",
-                    message=str(exc.msg)[:1000] if exc.msg is not None else f"{exc.left_src} {exc.op} {exc.right_src}",
-                    actual=_safe_repr(actual), expected=_safe_repr(expected), op=exc.op,
-                    actual_source=exc.right_src if swap else exc.left_src,
-                    expected_source=exc.left_src if swap else exc.right_src)
-    info["traceback"] = _tb_excerpt(exc, __file__ if "__file__" in globals() else "<orps-runner>")
-    return info
-
-
-def _install_guard(result_fd: int, nonce: str):
-    """Audit hook: refuses introspection that could reach the nonce; writes the one result."""
-    state = {"frame": None, "done": False}
-    blocked_prefixes = ("ctypes.", "gc.get_")
-    # Tracing stays allowed (real programs use it, and CPython runs audit hooks untraced), as do
-    # frames: neither reaches this closure. What could (gc's object graph, raw memory) is refused.
-    blocked = {"cpython.PyInterpreterState_Clear", "cpython._PySys_ClearAuditHooks"}
-    getframe = sys._getframe
-    write, dumps, encode = os.write, json.dumps, str.encode
-
-    def hook(event, args):
-        if event == "orps.finish":
-            caller = getframe(1)
-            if state["done"] or caller is not state["frame"]:
-                raise RuntimeError("orps: forged finish refused")
-            state["done"] = True
-            write(result_fd, encode(dumps({"nonce": nonce, "outcome": args[0]}) + "\n", "utf-8"))
-            return
-        if event == "orps.arm":
-            if state["frame"] is None:
-                state["frame"] = getframe(1)
-            return
-        if event in blocked or event.startswith(blocked_prefixes):
-            raise RuntimeError(f"orps sandbox: {event} is not allowed")
-        if event == "open" and args and isinstance(args[0], (str, bytes)):
-            path = os.fsdecode(args[0])
-            if path.startswith("/proc/") and (path.endswith("/mem") or "/fd/" in path or path.endswith("/environ")):
-                raise PermissionError(f"orps sandbox: {path} is not allowed")
-        if event == "import" and args and args[0] in ("ctypes", "_ctypes", "cffi"):
-            raise ImportError(f"orps sandbox: importing {args[0]} is not allowed")
-
-    sys.addaudithook(hook)
-
-
-def _run_function_child(job, test_code, setup_code, solution_code, nonce):
-    # Everything used after candidate code has run is bound here first: the candidate may
-    # rebind builtins, sys.audit or os attributes, and none of that may turn a failure into a pass.
-    audit, run, base_exc, describe, flush = sys.audit, exec, BaseException, _describe, sys.stdout.flush
-    for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
-        del sys.modules[name]  # the runner used ctypes; a candidate must import it (and be refused)
-    _install_guard(3, nonce)
-    audit("orps.arm")
-    outcome = None
-    try:
-        builtins_copy = dict(__builtins__ if isinstance(__builtins__, dict) else vars(__builtins__))
-        if job.get("module_name"):
-            ns = {"__name__": "__main__", "__builtins__": builtins_copy}
-        else:
-            ns = {"__name__": job.get("namespace_name") or "solution", "__builtins__": builtins_copy}
-            run(solution_code, ns)
-        ns["_OrpsAssertion"] = _OrpsAssertion
-        if setup_code is not None:
-            run(setup_code, ns)
-        run(test_code, ns)
-    except base_exc as exc:  # the test's own failure, reported as data
-        outcome = {"type": "Exception", "message": "(the failure could not be described)"}
-        try:
-            outcome = describe(exc)
-        except base_exc:
-            pass
-    try:
-        flush()
-    except base_exc:
         pass
-    audit("orps.finish", outcome)
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    try:
+        sys.stdout.flush()
+    except BaseException:
+        code = 120
+    try:
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    return code
 
 
-def _exec_command(job, argv):
-    """Command mode: replace the child with the given program (e.g. python -m pytest)."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.getcwd(), "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
-    env.update(job.get("env") or {})
-    os.execvpe(argv[0], argv, env)
-
-
-def _run_stdio_child(solution_code) -> int:
-    ns = {"__name__": "__main__", "__builtins__": __builtins__}
+def _run_stdio_child(solution_code, filename: str) -> int:
+    import builtins
+    ns = {"__name__": "__main__", "__builtins__": builtins, "__file__": filename}
     code = 0
     try:
         exec(solution_code, ns)
@@ -437,91 +354,212 @@ def _run_stdio_child(solution_code) -> int:
             code = 1
     except BaseException as exc:
         try:
-            sys.stderr.write(_tb_excerpt(exc, __file__ if "__file__" in globals() else "<orps-runner>", 8000))
+            sys.stderr.write(_tb_excerpt(exc))
         except BaseException:
             pass
         code = 1
-    try:
-        sys.stdout.flush()
-    except BaseException:
-        code = code or 120
-    try:
-        sys.stderr.flush()
-    except BaseException:
-        pass
-    return code
+    return _finish_interpreter() or code
 
 
-# --------------------------------------------------------------------------- runner side
-
-def _count_processes(uid: int) -> int:
-    count = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{name}").st_uid == uid:
-                count += 1
-        except OSError:
-            pass
-    return count
+def _exec_command(argv, env_extra) -> None:
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.getcwd(), "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "TMPDIR": "/tmp"}
+    env.update(env_extra or {})
+    os.execvpe(argv[0], argv, env)
 
 
-class Runner:
-    def __init__(self, work_root: str, kill_all: bool, drop_to, nproc_extra: int = 0):
-        self.work_root = work_root
-        self.kill_all = kill_all
-        self.drop_to = drop_to
-        # RLIMIT_NPROC counts every process of the uid, so the cap is "what runs now + extra";
-        # in a container the pids cgroup is the real cap and this stays off.
-        uid = drop_to if drop_to is not None else os.getuid()
-        self.nproc = _count_processes(uid) + nproc_extra if nproc_extra else 0
+# --------------------------------------------------------------------------- the launcher (zygote)
+
+class Launcher:
+    """Forks and watches candidate processes; it never receives a test's code or answers."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
         self.perf = PerfCounter()
-        self.jobs = 0
-        self.out = 1
+        self.config: dict = {}
+        self.compiled: dict = {}
+        self._buf = bytearray()
 
-    def send(self, obj):
-        data = encode_frame(obj)
-        view = memoryview(data)
-        while view:
-            n = os.write(self.out, view)
-            view = view[n:]
+    def recv(self):
+        fds: list[int] = []
+        while True:
+            if len(self._buf) >= 4:
+                (size,) = _HEADER.unpack_from(self._buf)
+                if len(self._buf) >= 4 + size:
+                    data = bytes(self._buf[4:4 + size])
+                    del self._buf[:4 + size]
+                    return json.loads(data.decode("utf-8", "surrogateescape")), fds
+            data, new_fds, _flags, _addr = socket.recv_fds(self.sock, 1 << 20, 16)
+            if not data:
+                return None, fds
+            fds.extend(new_fds)
+            self._buf += data
 
-    # ---- one test -------------------------------------------------------------------------
+    def send(self, obj) -> None:
+        self.sock.sendall(encode_frame(obj))
 
-    def _wait(self, pid: int, wall_s: float):
-        """Wait for the child with a wall-clock deadline; returns (status, rusage, timed_out)."""
-        deadline = time.monotonic() + wall_s
-        timed_out = False
-        pidfd = None
+    def loop(self) -> int:
+        while True:
+            msg, fds = self.recv()
+            if msg is None:
+                return 0
+            op = msg.get("op")
+            if op == "config":
+                self.config = msg
+                self.send({"type": "config", "perf": self.perf.available, "perf_reason": self.perf.reason,
+                           "python": sys.version.split()[0]})
+            elif op == "run":
+                try:
+                    self.run(msg, fds)
+                finally:
+                    for fd in fds:
+                        try:
+                            os.close(fd)
+                        except OSError:
+                            pass
+            else:
+                return 2
+
+    def _code(self, msg):
+        key = (msg.get("filename"), hashlib.sha256(msg.get("source", "").encode("utf-8", "surrogatepass")).hexdigest())
+        code = self.compiled.get(key)
+        if code is None:
+            code = compile(msg.get("source", ""), msg.get("filename") or "solution.py", "exec", dont_inherit=True)
+            if len(self.compiled) > 64:
+                self.compiled.clear()
+            self.compiled[key] = code
+        return code
+
+    def run(self, msg, fds) -> None:
+        mode = msg["mode"]
+        limits = msg["limits"]
+        profile = (self.config.get("seccomp") or {}).get(msg.get("profile") or "noproc")
+        solution = self._code(msg) if mode in ("stdio", "function") else None
+        go_r = go_w = None
+        if self.perf.available:
+            go_r, go_w = os.pipe()
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                if go_w is not None:
+                    os.close(go_w)
+                code = self._child(msg, fds, solution, profile, go_r)
+            except BaseException:
+                code = 71
+                try:
+                    import traceback
+                    os.write(2, ("orps sandbox error:\n" + traceback.format_exc()[-3000:]).encode())
+                except BaseException:
+                    pass
+            finally:
+                os._exit(code)
+        self.send({"type": "started", "pid": pid})
+        counter = None
+        if go_r is not None:
+            os.close(go_r)
+            counter = self.perf.open_for(pid)
+            os.write(go_w, b"g")
+            os.close(go_w)
+        io_fds = fds[1:3]  # kept to tell output (not temporary space) from files the program wrote
+        for fd in fds[3:]:  # the child holds them now
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        del fds[3:]
+        res = self._watch(pid, limits, t0, msg.get("scratch") or [], int(msg.get("temp_baseline") or 0), io_fds)
+        res["instructions"] = PerfCounter.read(counter)
+        self.send({"type": "exited", **res})
+
+    def _child(self, msg, fds, solution, profile, go_r) -> int:
+        os.setsid()
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        mode = msg["mode"]
+        _reset_signals(ignore_pipe=mode in ("stdio", "function"))
+        if go_r is not None:  # wait until the launcher has attached its counters
+            os.read(go_r, 1)
+            os.close(go_r)
+        # fds: stdin, stdout, stderr[, channel from the evaluator, channel to the evaluator]
+        for target, fd in enumerate(fds):
+            if fd != target:
+                os.dup2(fd, target)
+        os.closerange(len(fds), 1 << 16)
+        box = msg["box"]
+        os.chdir(box)
+        os.environ.clear()
+        os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": box, "TMPDIR": "/tmp",
+                           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"})
+        if mode in ("stdio", "function"):
+            _std_streams(msg.get("filename") or "solution.py", box)
+            import atexit
+            import random
+            atexit._clear()
+            random.seed()
+            if msg.get("module_name"):
+                sys.modules.pop(msg["module_name"], None)
+        apply_limits(msg["limits"], stack=True)
+        if profile is not None:
+            install_filter(profile, os.getpid())
+        if mode == "function":
+            harness = sys.modules[HARNESS]
+            harness.serve_candidate(solution, msg.get("namespace_name") or "solution", msg.get("module_name"), 3, 4)
+            for stream in (sys.stdout, sys.stderr):  # the test is over: threads it left do not matter
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
+            return 0
+        if mode == "command":
+            _exec_command(msg["argv"], msg.get("env"))
+        return _run_stdio_child(solution, msg.get("filename") or "solution.py")
+
+    def _watch(self, pid: int, limits: dict, t0: float, scratch, temp_baseline: int, io_fds=()) -> dict:
+        """Wait for the candidate under the wall-clock, CPU and memory limits; measure it."""
+        import select
+        wall = float(limits["wall_s"])
+        cpu_limit = float(limits["cpu_s"])
+        mem_limit = int(limits["memory_mb"]) << 20
+        deadline = t0 + wall
+        timed_out = mem_killed = cpu_killed = False
+        peak_total = peak_temp = 0
         try:
             pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
             pidfd = None
+        poller = None
+        if pidfd is not None:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+        tick = 0.002
         try:
-            if pidfd is not None:
-                import select
-                poller = select.poll()
-                poller.register(pidfd, select.POLLIN)
-                while True:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        timed_out = True
+            while True:
+                now = time.monotonic()
+                left = deadline - now
+                if left <= 0:
+                    timed_out = True
+                    break
+                wait = min(left, tick)
+                if poller is not None:
+                    if poller.poll(wait * 1000):
                         break
-                    if poller.poll(left * 1000):
+                else:
+                    if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
                         break
-            else:
-                delay = 0.0005
-                while True:
-                    wpid, status, rusage = os.wait4(pid, os.WNOHANG)
-                    if wpid == pid:
-                        return status, rusage, False
-                    if time.monotonic() >= deadline:
-                        timed_out = True
-                        break
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.01)
-            if timed_out:
+                    time.sleep(wait)
+                tick = min(tick * 1.5, 0.01)
+                rss = _rss_bytes(pid)
+                temp = max(0, _used_bytes(scratch) - temp_baseline - _sizes(io_fds)) if scratch else 0
+                peak_temp = max(peak_temp, temp)
+                peak_total = max(peak_total, rss + temp)
+                if rss + temp > mem_limit:
+                    mem_killed = True
+                    break
+                if _cpu_seconds(pid) > cpu_limit + 0.02:
+                    cpu_killed = True
+                    break
+            if timed_out or mem_killed or cpu_killed:
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
@@ -531,234 +569,505 @@ class Runner:
                 except OSError:
                     pass
             _, status, rusage = os.wait4(pid, 0)
-            return status, rusage, timed_out
         finally:
             if pidfd is not None:
                 os.close(pidfd)
+        if scratch:
+            temp = max(0, _used_bytes(scratch) - temp_baseline - _sizes(io_fds))
+            peak_temp = max(peak_temp, temp)
+        return {
+            "wall_s": time.monotonic() - t0,
+            "cpu_s": rusage.ru_utime + rusage.ru_stime,
+            "max_rss_kb": rusage.ru_maxrss,
+            "peak_total_kb": max(peak_total, rusage.ru_maxrss * 1024 + peak_temp) // 1024,
+            "temp_peak_kb": peak_temp // 1024,
+            "timed_out": timed_out,
+            "mem_killed": mem_killed,
+            "cpu_killed": cpu_killed,
+            "exit_code": os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        }
 
-    def _sweep(self, pid: int) -> int:
-        """Kill whatever the candidate left behind; return how many processes were found."""
-        found = 0
-        if self.kill_all:
-            me = os.getpid()
-            for name in os.listdir("/proc"):
-                if name.isdigit() and int(name) not in (1, me):
-                    found += 1
+
+def launcher_main() -> int:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGALRM, signal.SIGPIPE, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)
+    _prctl(PR_SET_DUMPABLE, 0)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    for name in _PRELOAD:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    sock = socket.socket(fileno=0)
+    return Launcher(sock).loop()
+
+
+# --------------------------------------------------------------------------- the runner
+
+class LauncherLost(Exception):
+    pass
+
+
+class Runner:
+    def __init__(self, work_root: str, scratch: list[str]):
+        self.work_root = work_root
+        self.scratch = [d for d in scratch if os.path.isdir(d)]
+        self.ns_init = os.getpid() == 1
+        self.jobs = 0
+        self.out = 1
+        self.seccomp: dict | None = None
+        self.seccomp_reason = ""
+        self.launcher_pid: int | None = None
+        self.launcher_sock: socket.socket | None = None
+        self.launcher_info: dict = {}
+        self._lbuf = bytearray()
+        self.limits0 = {r: resource.getrlimit(r) for r in (resource.RLIMIT_AS, resource.RLIMIT_NOFILE,
+                                                         resource.RLIMIT_CPU, resource.RLIMIT_FSIZE)}
+        self.damaged: str | None = None
+        self.baseline = 0
+
+    def send(self, obj):
+        _write_all(self.out, encode_frame(obj))
+
+    # ---- the launcher ----------------------------------------------------------------------
+
+    def start_launcher(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        pid = os.fork()
+        if pid == 0:
             try:
-                os.kill(-1, signal.SIGKILL)
+                os.dup2(child.fileno(), 0)
+                os.dup2(devnull, 1)
+                os.closerange(3, 1 << 16)
+                os.execv(sys.executable, [sys.executable, "-I", "-c", BOOTSTRAP, "--launcher"])
+            finally:
+                os._exit(127)
+        os.close(devnull)
+        child.close()
+        self.launcher_pid, self.launcher_sock = pid, parent
+        self._lbuf = bytearray()
+        parent.sendall(_HEADER.pack(len(BUNDLE)) + BUNDLE)
+        parent.sendall(encode_frame({"op": "config", "seccomp": self.seccomp}))
+        self.launcher_info = self._launcher_msg(30.0)
+
+    def stop_launcher(self) -> None:
+        if self.launcher_pid is not None:
+            try:
+                os.kill(self.launcher_pid, signal.SIGKILL)
             except OSError:
                 pass
-        else:
             try:
-                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(self.launcher_pid, 0)
+            except ChildProcessError:
+                pass
+        if self.launcher_sock is not None:
+            self.launcher_sock.close()
+        self.launcher_pid = self.launcher_sock = None
+
+    def _launcher_msg(self, timeout: float) -> dict:
+        import select
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(self._lbuf) >= 4:
+                (size,) = _HEADER.unpack_from(self._lbuf)
+                if len(self._lbuf) >= 4 + size:
+                    data = bytes(self._lbuf[4:4 + size])
+                    del self._lbuf[:4 + size]
+                    return json.loads(data.decode("utf-8", "surrogateescape"))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LauncherLost("the launcher did not answer in time")
+            ready, _, _ = select.select([self.launcher_sock], [], [], left)
+            if not ready:
+                continue
+            chunk = self.launcher_sock.recv(1 << 20)
+            if not chunk:
+                raise LauncherLost("the launcher ended")
+            self._lbuf += chunk
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _tmpfile(self, content: bytes = b"") -> int:
+        fd, path = _mkstemp(self.work_root)
+        os.unlink(path)
+        if content:
+            _write_all(fd, content)
+            os.lseek(fd, 0, os.SEEK_SET)
+        return fd
+
+    def _sweep(self, keep: set[int], candidate: int | None) -> int:
+        """Kill every process of the test (all but the runner and the launcher)."""
+        found = 0
+        if self.ns_init:
+            for name in os.listdir("/proc"):
+                if name.isdigit():
+                    pid = int(name)
+                    if pid != 1 and pid not in keep:
+                        found += 1
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+        elif candidate is not None:
+            try:
+                os.killpg(candidate, signal.SIGKILL)
                 found += 1
             except OSError:
                 pass
-        while True:  # reap everything re-parented to us (we are a subreaper)
+        deadline = time.monotonic() + 2.0
+        while True:  # reap what was re-parented to us
             try:
                 wpid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
+            if wpid in keep:
+                self.launcher_pid = None
             if wpid == 0:
-                if not self.kill_all:
+                if not self.ns_init or not _others(keep):
+                    break
+                if time.monotonic() > deadline:
+                    self.damaged = "processes of a test could not be killed"
                     break
                 time.sleep(0.001)
-                continue
         return found
 
-    def run_once(self, job, index, codes, test_dir, io_dir):
-        limits = job["limits"]
-        mode = job["mode"]
-        result_r = result_w = None
-        if mode == "function":
-            result_r, result_w = os.pipe()
-        go_r = go_w = None
-        if self.perf.available:
-            go_r, go_w = os.pipe()
-        nonce = os.urandom(16).hex()
-        t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # ------------------------------------------------------------ child
-            _exit, base_exc = os._exit, BaseException
-            code = 70
+    def _wipe(self) -> str | None:
+        """Empty every writable place; returns why the box could not be made clean, if so."""
+        for root in [self.work_root, *self.scratch]:
             try:
-                if result_r is not None:
-                    os.close(result_r)
-                if go_w is not None:
-                    os.close(go_w)
-                _child_common(job, test_dir, io_dir, limits, result_w, go_r, self.drop_to)
-                if mode == "function":
-                    _run_function_child(job, codes["test"], codes["setup"], codes["solution"], nonce)
-                    code = 0
-                elif mode == "command":
-                    _exec_command(job, codes["test_argv"])
-                else:
-                    code = _run_stdio_child(codes["solution"])
-            except base_exc:
-                code = 71
-                try:  # the harness's own failure: say why on the test's stderr
-                    import traceback
-                    os.write(2, ("orps harness error:\n" + traceback.format_exc()[-3000:]).encode())
-                except base_exc:
-                    pass
-            finally:
-                _exit(code)
-        # ---------------------------------------------------------------------------- parent
-        counter = None
-        if go_r is not None:
-            os.close(go_r)
-            counter = self.perf.open_for(pid)
-            os.write(go_w, b"g")
-            os.close(go_w)
-        if result_w is not None:
-            os.close(result_w)
-        status, rusage, timed_out = self._wait(pid, float(limits["wall_s"]))
-        wall = time.monotonic() - t0
-        instructions = PerfCounter.read(counter)
-        leftovers = self._sweep(pid)
-        raw = b""
-        if result_r is not None:
-            os.set_blocking(result_r, False)
-            chunks = []
-            total = 0
-            while total < (1 << 20):
-                try:
-                    chunk = os.read(result_r, 65536)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
-            os.close(result_r)
-            raw = b"".join(chunks)
-        res = {
-            "index": index,
-            "wall_s": wall,
-            "cpu_s": rusage.ru_utime + rusage.ru_stime,
-            "max_rss_kb": rusage.ru_maxrss,
-            "instructions": instructions,
-            "timed_out": timed_out,
-            "exit_code": os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "leftover_processes": leftovers,
-        }
+                entries = list(os.scandir(root))
+            except OSError as exc:
+                return f"cannot list {root}: {exc.strerror}"
+            for entry in entries:
+                _remove(entry.path)
+            try:
+                left = os.listdir(root)
+            except OSError as exc:
+                return f"cannot list {root}: {exc.strerror}"
+            if left:
+                return f"{root} could not be emptied ({len(left)} entries left)"
+        for r, value in self.limits0.items():
+            if resource.getrlimit(r) != value:
+                return "the runner's resource limits were changed"
+        return None
+
+    # ---- one test --------------------------------------------------------------------------
+
+    def run_once(self, job, test, limits, codes, solution_name):
+        mode = job["mode"]
+        box = _mkdtemp(self.work_root, "box-")
+        if job.get("copy_from"):
+            shutil.rmtree(box)
+            shutil.copytree(job["copy_from"], box, symlinks=True)
+        if mode != "command":
+            with open(os.path.join(box, solution_name), "w", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.write(job.get("source", ""))
+        _write_files(box, job.get("files") or {})
+        stdin_fd = self._tmpfile((test.get("input") or "").encode("utf-8", "surrogateescape"))
+        stdout_fd = self._tmpfile()
+        stderr_fd = self._tmpfile()
+        fds = [stdin_fd, stdout_fd, stderr_fd]
+        ours: list[int] = []
+        eval_pid = None
+        result_r = None
         if mode == "function":
-            res.update(self._parse_result(raw, nonce))
+            c_in_r, c_in_w = os.pipe()
+            c_out_r, c_out_w = os.pipe()
+            fds += [c_in_r, c_out_w]
+            ours += [c_in_w, c_out_r]
+        msg = {"op": "run", "mode": mode, "limits": limits, "box": box, "source": job.get("source", ""),
+               "filename": solution_name, "module_name": job.get("module_name"),
+               "namespace_name": job.get("namespace_name"), "argv": codes.get("argv"), "env": job.get("env"),
+               "profile": "proc" if mode == "command" else "noproc",
+               "scratch": [self.work_root, *self.scratch], "temp_baseline": _used_bytes([self.work_root, *self.scratch])}
+        started = None
+        res: dict = {}
+        try:
+            socket.send_fds(self.launcher_sock, [encode_frame(msg)], fds)
+            for fd in fds[3:]:
+                os.close(fd)
+            started = self._launcher_msg(10.0)
+            if started.get("type") != "started":
+                raise LauncherLost(f"unexpected launcher message {str(started)[:100]}")
+            if mode == "function":
+                result_r, result_w = os.pipe()
+                eval_pid = self._fork_evaluator(job, codes, limits, c_out_r, c_in_w, result_w)
+                os.close(result_w)
+            for fd in ours:
+                os.close(fd)
+            ours = []
+            backstop = float(limits["wall_s"]) + 2.0
+            res = self._launcher_msg(backstop)
+            if res.get("type") != "exited":
+                raise LauncherLost(f"unexpected launcher message {str(res)[:100]}")
+        except (LauncherLost, OSError) as exc:
+            res = {"type": "exited", "lost": f"the sandbox's launcher was lost ({exc}); the program may have "
+                                             "attacked it", "wall_s": 0.0, "cpu_s": 0.0, "max_rss_kb": 0}
+            self.stop_launcher()
+        finally:
+            for fd in ours:
+                os.close(fd)
+        if mode == "function":
+            res.update(self._collect_evaluator(eval_pid, result_r, float(limits["wall_s"]) + 1.0))
+        keep = {self.launcher_pid} if self.launcher_pid else set()
+        res["leftover_processes"] = self._sweep(keep, started.get("pid") if started else None)
+        res["stdout"], res["stdout_bytes"], res["stdout_sha"] = _read_fd(stdout_fd, int(job.get("stdout_return_bytes", 1 << 24)))
+        res["stderr"], res["stderr_bytes"], _ = _read_fd(stderr_fd, 8192, tail=True)
+        if job.get("collect"):
+            res["collected"] = {}
+            for name in job["collect"]:
+                path = os.path.normpath(os.path.join(box, name))
+                if path.startswith(box + os.sep) and os.path.isfile(path) and not os.path.islink(path):
+                    res["collected"][name] = _read_capped(path, 4 << 20)
+        for fd in (stdin_fd, stdout_fd, stderr_fd):
+            os.close(fd)
+        why = self._wipe()
+        if why:
+            self.damaged = why
+        if self.launcher_pid is None:
+            try:
+                self.start_launcher()
+            except (LauncherLost, OSError) as exc:
+                self.damaged = f"the launcher could not be restarted: {exc}"
+        res.pop("type", None)
         return res
 
-    @staticmethod
-    def _parse_result(raw: bytes, nonce: str) -> dict:
-        if not raw:
-            return {"finished": False}
-        lines = raw.split(b"\n")
-        if len(lines) != 2 or lines[1] != b"":
-            return {"finished": False, "tampered": True}
+    def _fork_evaluator(self, job, codes, limits, from_cand: int, to_cand: int, result_w: int) -> int:
+        pid = os.fork()
+        if pid != 0:
+            return pid
+        code = 0
         try:
-            msg = json.loads(lines[0].decode("utf-8"))
-        except ValueError:
-            return {"finished": False, "tampered": True}
-        if not isinstance(msg, dict) or msg.get("nonce") != nonce:
-            return {"finished": False, "tampered": True}
-        return {"finished": True, "outcome": msg.get("outcome")}
+            os.setsid()
+            _prctl(PR_SET_DUMPABLE, 0)
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            _reset_signals(ignore_pipe=True)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for target, fd in enumerate([devnull, devnull, devnull, from_cand, to_cand, result_w]):
+                os.dup2(fd, target)
+            os.closerange(6, 1 << 16)
+            edir = _mkdtemp(self.work_root, "test-")
+            _write_files(edir, job.get("files") or {})
+            os.chdir(edir)
+            sys.path[0:0] = [edir]
+            sys.path_importer_cache.clear()
+            harness = sys.modules[HARNESS]
+            for name, src in (("<test>", job["_test_source"]), ("<test setup>", job.get("setup") or "")):
+                _register_source(name, src)
+            wall = float(limits["wall_s"])
+            apply_limits({"memory_mb": max(1024, int(limits["memory_mb"]) * 2), "cpu_s": wall + 1,
+                          "output_bytes": 64 << 20}, stack=False)
+            if self.seccomp is not None:
+                install_filter(self.seccomp["noproc"], os.getpid())
+            outcome, stats = harness.evaluate(codes["test"], codes["setup"], job.get("module_name"),
+                                              job.get("entry_point"), 3, 4)
+            for fd in (3, 4):
+                os.close(fd)
+            data = json.dumps({"outcome": outcome, "stats": stats}, ensure_ascii=True, default=str)
+            _write_all(5, data.encode("ascii") + b"\n")
+        except BaseException:
+            code = 71
+            try:
+                import traceback
+                _write_all(5, json.dumps({"harness_error": traceback.format_exc()[-2000:]}).encode() + b"\n")
+            except BaseException:
+                pass
+        os._exit(code)
 
-    # ---- one job --------------------------------------------------------------------------
+    def _collect_evaluator(self, pid, result_r, timeout: float) -> dict:
+        import select
+        out: dict = {}
+        if pid is None:
+            if result_r is not None:
+                os.close(result_r)
+            return {"finished": False, "harness_error": "the test was not started"}
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                out["harness_error"] = "the test did not finish within the wall-clock limit"
+                out["evaluator_timed_out"] = True
+                break
+            ready, _, _ = select.select([result_r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(result_r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > (64 << 20):
+                break
+        os.close(result_r)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        _, status = os.waitpid(pid, 0)
+        raw = b"".join(chunks)
+        if raw and "harness_error" not in out:
+            try:
+                data = json.loads(raw.decode("ascii"))
+            except ValueError:
+                data = {"harness_error": "the test's result could not be read"}
+            if "harness_error" in data:
+                out["harness_error"] = data["harness_error"]
+            else:
+                out["finished"] = True
+                out["outcome"] = data.get("outcome")
+                out["stats"] = data.get("stats") or {}
+        elif "harness_error" not in out:
+            sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+            why = f"killed by signal {sig}" if sig else f"exit code {os.waitstatus_to_exitcode(status)}"
+            out["harness_error"] = f"the test ended without a result ({why})"
+        out.setdefault("finished", False)
+        return out
+
+    # ---- one job ---------------------------------------------------------------------------
 
     def run_job(self, job):
         self.jobs += 1
-        if self.nproc:
-            job["_nproc"] = self.nproc
         job_id = job.get("job")
-        base = os.path.join(self.work_root, f"j{self.jobs}")
-        os.makedirs(base, exist_ok=True)
-        if self.drop_to is not None:
-            os.chmod(base, 0o777)
         mode = job["mode"]
         filename = job.get("filename") or "solution.py"
-        source = job.get("source", "")
-        try:
-            solution_code = None if mode == "command" else compile(source, filename, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as exc:
-            self.send({"type": "compile_error", "job": job_id, "error": {
-                "type": type(exc).__name__, "message": str(exc.msg if isinstance(exc, SyntaxError) else exc),
-                "line": getattr(exc, "lineno", None), "offset": getattr(exc, "offset", None),
-                "text": (getattr(exc, "text", None) or "").rstrip("\n")}})
-            self.send({"type": "done", "job": job_id})
-            shutil.rmtree(base, ignore_errors=True)
-            return
+        harness = sys.modules[HARNESS]
+        if mode != "command":
+            try:
+                compile(job.get("source", ""), filename, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as exc:
+                self.send({"type": "compile_error", "job": job_id, "error": {
+                    "type": type(exc).__name__, "message": str(exc.msg if isinstance(exc, SyntaxError) else exc),
+                    "line": getattr(exc, "lineno", None), "offset": getattr(exc, "offset", None),
+                    "text": (getattr(exc, "text", None) or "").rstrip("\n")}})
+                self.send({"type": "done", "job": job_id})
+                return
         setup_code = None
         if job.get("setup"):
             try:
-                setup_code = compile_test(job["setup"], "<test setup>")
+                setup_code = harness.compile_test(job["setup"], "<test setup>")
             except SyntaxError as exc:
                 self.send({"type": "setup_error", "job": job_id, "error": {
                     "type": "SyntaxError", "message": f"test setup does not compile: {exc}"}})
                 self.send({"type": "done", "job": job_id})
-                shutil.rmtree(base, ignore_errors=True)
                 return
         repeat = max(1, int(job.get("repeat", 1)))
+        start = int(job.get("start", 0))
         for index, test in enumerate(job["tests"]):
-            codes = {"solution": solution_code, "setup": setup_code, "test": None,
-                     "test_argv": test.get("argv") or job.get("argv")}
+            if index < start:
+                continue
+            limits = test.get("limits") or job["limits"]
+            codes = {"setup": setup_code, "test": None, "argv": test.get("argv") or job.get("argv")}
             if mode == "function":
                 try:
-                    codes["test"] = compile_test(test["code"], "<test>")
+                    codes["test"] = harness.compile_test(test["code"], "<test>")
                 except SyntaxError as exc:
                     self.send({"type": "test", "job": job_id, "index": index, "runs": [],
                                "test_error": f"the test does not compile: {exc}"})
                     continue
-                _register_source("<test>", test["code"])
+                job["_test_source"] = test["code"]
             runs = []
             for attempt in range(repeat):
-                test_dir = os.path.join(base, f"t{index}_{attempt}")
-                io_dir = os.path.join(base, f"io{index}_{attempt}")
-                if job.get("copy_from"):  # command mode: a fresh copy of a (read-only) tree
-                    shutil.copytree(job["copy_from"], test_dir, symlinks=True)
-                else:
-                    os.makedirs(test_dir)
-                os.makedirs(io_dir)
-                if mode != "command":
-                    with open(os.path.join(test_dir, filename), "w", encoding="utf-8") as fh:
-                        fh.write(source)
-                for name, content in (job.get("files") or {}).items():
-                    path = os.path.normpath(os.path.join(test_dir, name))
-                    if not path.startswith(test_dir + os.sep):
-                        raise ValueError(f"file path escapes the work dir: {name!r}")
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    with open(path, "w", encoding="utf-8") as fh:
-                        fh.write(content)
-                with open(os.path.join(io_dir, "stdin"), "w", encoding="utf-8") as fh:
-                    fh.write(test.get("input") or "")
-                if self.drop_to is not None:
-                    for root, dirs, _files in os.walk(test_dir):
-                        os.chmod(root, 0o777)
-                    os.chmod(io_dir, 0o777)
-                if mode != "command":
-                    _register_source(filename, source)
-                res = self.run_once(job, index, codes, test_dir, io_dir)
-                if job.get("collect"):
-                    res["collected"] = {}
-                    for name in job["collect"]:
-                        path = os.path.normpath(os.path.join(test_dir, name))
-                        if path.startswith(test_dir + os.sep) and os.path.isfile(path) and not os.path.islink(path):
-                            res["collected"][name] = _read_capped(path, 4 << 20)[0]
-                res["stdout"], res["stdout_bytes"] = _read_capped(os.path.join(io_dir, "stdout"),
-                                                                  int(job.get("stdout_return_bytes", 1 << 24)))
-                res["stderr"], res["stderr_bytes"] = _read_capped(os.path.join(io_dir, "stderr"), 8192, tail=True)
-                shutil.rmtree(test_dir, ignore_errors=True)
-                shutil.rmtree(io_dir, ignore_errors=True)
+                res = self.run_once(job, test, limits, codes, filename)
+                res["index"] = index
+                if attempt:
+                    res.pop("stdout", None)
                 runs.append(res)
-                if not _passed_run(mode, res):
+                if self.damaged or not _passed_run(mode, res):
                     break
             self.send({"type": "test", "job": job_id, "index": index, "runs": runs})
+            if self.damaged:
+                self.send({"type": "damaged", "job": job_id, "index": index, "reason": self.damaged})
+                return
             if job.get("stop_on_failure") and runs and not _passed_run(mode, runs[-1]):
                 break
-        shutil.rmtree(base, ignore_errors=True)
         self.send({"type": "done", "job": job_id})
+
+    def probe(self) -> str:
+        """Check that the filter really refuses a new process: 'active', or why not."""
+        if self.seccomp is None:
+            return "unavailable: " + (self.seccomp_reason or "no filter was sent")
+        job = {"mode": "stdio", "source": "import os\nos.fork()\nprint('forked')\n", "files": {},
+               "limits": {"cpu_s": 2, "wall_s": 5, "memory_mb": 256, "output_bytes": 1 << 16}}
+        res = self.run_once(job, {"input": ""}, job["limits"], {}, "solution.py")
+        if res.get("signal") == signal.SIGSYS:
+            return "active"
+        return "not enforced: " + (res.get("stderr") or f"exit {res.get('exit_code')}")[-300:]
+
+
+def _others(keep: set[int]) -> bool:
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) != 1 and int(name) not in keep:
+            return True
+    return False
+
+
+def _remove(path: str) -> None:
+    def fix(func, p, _exc):
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+        except OSError:
+            pass
+        try:
+            func(p)
+        except OSError:
+            pass
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            for root, dirs, _files in os.walk(path):  # directories the program made unreadable
+                for d in dirs:
+                    try:
+                        os.chmod(os.path.join(root, d), 0o700)
+                    except OSError:
+                        pass
+            shutil.rmtree(path, onerror=fix)
+        else:
+            os.unlink(path)
+    except OSError:
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _mkstemp(root: str):
+    for _ in range(100):
+        path = os.path.join(root, "." + os.urandom(8).hex())
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), path
+        except FileExistsError:
+            continue
+    raise OSError("no temporary file name is free")
+
+
+def _mkdtemp(root: str, prefix: str) -> str:
+    for _ in range(100):
+        path = os.path.join(root, prefix + os.urandom(8).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise OSError("no directory name is free")
+
+
+def _write_files(root: str, files: dict) -> None:
+    for name, content in files.items():
+        path = os.path.normpath(os.path.join(root, name))
+        if not path.startswith(root + os.sep):
+            raise ValueError(f"file path escapes the work dir: {name!r}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.write(content)
 
 
 def _passed_run(mode, res) -> bool:
-    if res.get("timed_out") or res.get("signal") or res.get("exit_code"):
+    if res.get("lost") or res.get("timed_out") or res.get("signal") or res.get("exit_code") \
+            or res.get("mem_killed") or res.get("cpu_killed"):
         return False
     if mode == "function":
         return bool(res.get("finished")) and res.get("outcome") is None
@@ -770,42 +1079,51 @@ def _register_source(filename, source):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
 
 
-def _read_capped(path, cap, tail=False):
+def _read_fd(fd: int, cap: int, tail: bool = False):
+    size = os.fstat(fd).st_size
+    digest = hashlib.sha256()
+    offset = 0
+    while offset < size:  # the whole output is hashed: repeated runs must print the same
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            break
+        digest.update(chunk)
+        offset += len(chunk)
+    start = max(0, size - cap) if tail else 0
+    data = os.pread(fd, min(cap, size), start)
+    return data.decode("utf-8", errors="replace"), size, digest.hexdigest()
+
+
+def _read_capped(path, cap):
     try:
-        size = os.path.getsize(path)
         with open(path, "rb") as fh:
-            if tail and size > cap:
-                fh.seek(size - cap)
-            data = fh.read(cap)
+            return fh.read(cap).decode("utf-8", errors="replace")
     except OSError:
-        return "", 0
-    return data.decode("utf-8", errors="replace"), size
+        return ""
 
 
 _PRELOAD = ("collections", "itertools", "functools", "heapq", "bisect", "math", "re", "string",
             "typing", "random", "fractions", "decimal", "dataclasses", "copy", "operator",
             "statistics", "datetime", "array", "hashlib", "io", "traceback", "linecache", "enum",
-            "abc", "numbers", "textwrap", "unicodedata", "select")
+            "abc", "numbers", "textwrap", "unicodedata", "select", "threading", "atexit", "json",
+            "base64", "ctypes", "inspect", "ast", "importlib.util")
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--launcher" in argv:
+        return launcher_main()
     work_root = "/work"
-    kill_all = False
-    drop_to = None
-    nproc_extra = 0
+    scratch: list[str] = []
     while argv:
         arg = argv.pop(0)
         if arg == "--work":
             work_root = argv.pop(0)
-        elif arg == "--kill-all":
-            kill_all = True
-        elif arg == "--drop-to":
-            drop_to = int(argv.pop(0))
-        elif arg == "--nproc":
-            nproc_extra = int(argv.pop(0))
+        elif arg == "--scratch":
+            scratch.append(argv.pop(0))
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
-                signal.SIGALRM, signal.SIGPIPE, signal.SIGQUIT):
+                signal.SIGALRM, signal.SIGPIPE, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN,
+                signal.SIGTTOU):
         signal.signal(sig, signal.SIG_IGN)
     _prctl(PR_SET_DUMPABLE, 0)
     subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -815,7 +1133,7 @@ def main(argv=None):
         except ImportError:
             pass
     os.makedirs(work_root, exist_ok=True)
-    runner = Runner(work_root, kill_all, drop_to, nproc_extra)
+    runner = Runner(work_root, scratch)
     reader = FrameReader(lambda: os.read(0, 1 << 20))
     while True:
         try:
@@ -824,13 +1142,27 @@ def main(argv=None):
             runner.send({"type": "fatal", "error": f"bad frame: {exc}"})
             return 2
         if msg is None:
+            runner.stop_launcher()
             return 0
         op = msg.get("op")
         if op == "hello":
+            runner.seccomp = msg.get("seccomp")
+            runner.seccomp_reason = msg.get("seccomp_reason") or ""
+            try:
+                runner.start_launcher()
+                runner.baseline = _used_bytes([runner.work_root, *runner.scratch])
+                seccomp_state = runner.probe()
+            except (LauncherLost, OSError) as exc:
+                runner.send({"type": "fatal", "error": f"the launcher did not start: {exc}"})
+                return 3
+            info = runner.launcher_info
             runner.send({"type": "hello", "protocol": PROTOCOL, "python": sys.version.split()[0],
-                         "pid": os.getpid(), "uid": os.getuid(), "kill_all": kill_all,
-                         "subreaper": subreaper, "perf": runner.perf.available,
-                         "perf_reason": runner.perf.reason, "drop_to": drop_to})
+                         "pid": os.getpid(), "uid": os.getuid(), "ns_init": runner.ns_init,
+                         "subreaper": subreaper, "perf": info.get("perf", False),
+                         "perf_reason": info.get("perf_reason", ""), "seccomp": seccomp_state,
+                         "scratch": runner.scratch, "damaged": runner.damaged})
+            if runner.damaged:
+                return 4
         elif op == "run":
             try:
                 runner.run_job(msg)
@@ -840,15 +1172,20 @@ def main(argv=None):
                              "error": f"runner failure: {type(exc).__name__}: {exc}",
                              "traceback": traceback.format_exc()[-4000:]})
                 return 3
+            if runner.damaged:
+                return 4
         elif op == "exit":
+            runner.stop_launcher()
             return 0
         else:
             runner.send({"type": "fatal", "error": f"unknown op {op!r}"})
 
 
-# Sent as the bootstrap: reads the runner's source as one frame from fd 0 (unbuffered, so no
-# later frame is swallowed) and runs it.
-BOOTSTRAP = """import os, struct, sys
+BUNDLE = b""
+
+# Sent as the bootstrap: reads the bundle of modules as one frame from fd 0 (unbuffered, so no
+# later frame is swallowed), loads them and runs the runner (or, with --launcher, the launcher).
+BOOTSTRAP = """import json, os, struct, sys, types
 def _read(n):
     b = b''
     while len(b) < n:
@@ -857,10 +1194,14 @@ def _read(n):
             sys.exit(1)
         b += c
     return b
-_src = _read(struct.unpack('>I', _read(4))[0])
-_g = {'__name__': '__orps_runner__', '__file__': '<orps-runner>'}
-exec(compile(_src, '<orps-runner>', 'exec'), _g)
-sys.exit(_g['main'](sys.argv[1:]))
+_raw = _read(struct.unpack('>I', _read(4))[0])
+for _name, _src in json.loads(_raw.decode('utf-8'))['modules']:
+    _m = types.ModuleType(_name)
+    _m.__file__ = '<orps-' + _name + '>'
+    sys.modules[_name] = _m
+    exec(compile(_src, _m.__file__, 'exec'), _m.__dict__)
+_m.BUNDLE = _raw
+sys.exit(_m.main(sys.argv[1:]))
 """
 
 

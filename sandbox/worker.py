@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 HANDSHAKE_TIMEOUT = 30.0
 
 
-def runner_source() -> bytes:
-    return resources.files("sandbox").joinpath("runner.py").read_bytes()
+def runner_bundle() -> bytes:
+    """The modules the sandbox runs, as the bootstrap's first frame (harness first, runner last)."""
+    import json
+    files = resources.files("sandbox")
+    modules = [["orps_harness", files.joinpath("harness.py").read_text(encoding="utf-8")],
+               ["orps_runner", files.joinpath("runner.py").read_text(encoding="utf-8")]]
+    return json.dumps({"modules": modules}).encode("utf-8")
 
 
 BOOTSTRAP = runner_module.BOOTSTRAP
@@ -94,8 +99,11 @@ class Worker:
             self._reader.feed(chunk)
 
     def handshake(self, timeout: float = HANDSHAKE_TIMEOUT) -> dict:
-        src = runner_source()
-        self.transport.send(len(src).to_bytes(4, "big") + src + encode_frame({"op": "hello"}))
+        from .seccomp import profiles
+        bundle = runner_bundle()
+        filters, why = profiles()
+        hello = {"op": "hello", "seccomp": filters, "seccomp_reason": why}
+        self.transport.send(len(bundle).to_bytes(4, "big") + bundle + encode_frame(hello))
         msg = self._next(timeout)
         if msg.get("type") != "hello":
             raise WorkerLost(f"unexpected first message from the runner: {str(msg)[:200]}")
@@ -122,6 +130,10 @@ class Worker:
                 raise WorkerLostDuring(messages) from None
             kind = msg.get("type")
             if kind == "done":
+                return messages
+            if kind == "damaged":  # the runner could not restore a clean box: it ends itself
+                self.broken = True
+                messages.append(msg)
                 return messages
             if kind == "fatal":
                 self.broken = True

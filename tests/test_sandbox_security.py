@@ -1,4 +1,6 @@
-"""Hostile candidates: forged results, a killed runner, leftovers, escapes; container hardening."""
+"""Hostile candidates: forged verdicts, attacks on the runner, hidden work, leftover state,
+escapes; container and local hardening. Each class of attack is a selftest case (the same
+programs `orps sandbox selftest` runs), checked on every backend for what that backend promises."""
 
 from __future__ import annotations
 
@@ -24,6 +26,41 @@ def run_fn(sb, source, test="assert f() == 42"):
     return rep.results[0]
 
 
+def _confinement(sb) -> str:
+    """docker, or the local plan: bwrap | unshare | plain (what the machine permits)."""
+    return "docker" if sb.name == "docker" else sb.backend.plan.kind
+
+
+# what each confinement does NOT promise (the selftest reports these as not contained, and the
+# README's Sandbox section says so); everything else is promised everywhere
+NOT_PROMISED = {
+    "docker": set(),
+    "bwrap": set(),
+    "unshare": {"reading host files", "writing outside the work dir", "leaving files and IPC objects behind"},
+    "plain": {"reading host files", "writing outside the work dir", "leaving files and IPC objects behind",
+              "opening a network connection", "leaving processes behind"},
+}
+FAST_CASES = sorted(set(selftest.CASES) - {"stopping the runner", "sleeping past the wall limit",
+                                            "hiding work outside the measured process", "infinite loop",
+                                            "caching answers across repeated runs"})
+
+
+@pytest.mark.parametrize("name", FAST_CASES)
+def test_selftest_case_is_contained(sandbox, name):
+    kind = _confinement(sandbox)
+    if name in NOT_PROMISED[kind]:
+        pytest.skip(f"the {kind} local sandbox does not promise this (it says so)")
+    ok, detail = selftest.CASES[name](sandbox)
+    assert ok, detail
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(set(selftest.CASES) - set(FAST_CASES)))
+def test_slow_selftest_case_is_contained(sandbox, name):
+    ok, detail = selftest.CASES[name](sandbox)
+    assert ok, detail
+
+
 @pytest.mark.parametrize("name", sorted(selftest.FORGERIES))
 def test_forged_results_never_pass(sandbox, name):
     result = run_fn(sandbox, selftest.FORGERIES[name])
@@ -33,75 +70,154 @@ def test_forged_results_never_pass(sandbox, name):
 
 
 def test_early_exit_is_reported_as_not_finished(sandbox):
-    result = run_fn(sandbox, "import os\nos._exit(0)\n")
-    assert result.verdict is Verdict.RE
-    assert "before the test finished" in result.detail
-
-
-def test_result_channel_tampering_is_detected(sandbox):
-    src = ("import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{\"nonce\": \"0\", \"outcome\": null}\\n')\n"
-           "    except OSError:\n        pass\ndef f():\n    return 42\n")
-    result = run_fn(sandbox, src)
-    assert result.verdict is Verdict.RE
-    assert "tampered" in result.detail
-
-
-def test_introspection_that_could_reach_the_nonce_is_refused(sandbox):
-    for src in ("import gc\ngc.get_objects()\ndef f():\n    return 42\n",
-                "import ctypes\ndef f():\n    return 42\n",
-                "open('/proc/self/mem', 'rb')\ndef f():\n    return 42\n"):
+    for src in ("import os\nos._exit(0)\n", "import os\ndef f():\n    os._exit(0)\n",
+                "import sys\ndef f():\n    sys.exit(0)\n"):
         result = run_fn(sandbox, src)
         assert result.verdict is Verdict.RE, (src, result)
-        assert "not allowed" in (result.message or "") or "not allowed" in result.detail, result
+        assert "ended" in result.detail or "exit" in result.detail, result.detail
 
 
-def test_tracing_is_allowed_and_cannot_see_the_guard(sandbox):
-    src = ("import sys\nseen = []\n"
-           "def tracer(frame, event, arg):\n    seen.append(frame.f_code.co_name)\n    return None\n"
-           "def f():\n    sys.settrace(tracer)\n    g()\n    sys.settrace(None)\n"
-           "    return 42 if 'g' in seen and 'hook' not in seen else 0\n"
-           "def g():\n    open('x', 'w').close()\n")  # open() raises an audit event mid-trace
-    assert run_fn(sandbox, src).verdict is Verdict.AC
+def test_tests_run_with_the_real_builtins_but_the_entry_point_is_the_solutions(sandbox):
+    # MBPP/126 names its function `sum`: the test means the solution's; `abs` is the real one
+    src = "def sum(a, b):\n    return 6\ndef abs(x):\n    return 0\n"
+    rep = sandbox.run(Job(kind="function", source=src, entry_point="sum", limits=LIM,
+                          tests=[TestCase(code="assert sum(10, 15) == 6"), TestCase(code="assert abs(-3) == 3")]))
+    assert [r.verdict for r in rep.results] == [Verdict.AC, Verdict.AC]
+
+
+def test_starting_a_process_is_a_clear_runtime_error(sandbox):
+    for src in ("import os\nos.fork()\n", "import subprocess\nsubprocess.run(['true'])\n",
+                "import multiprocessing\nmultiprocessing.Pool(2).map(abs, [1])\n", "import os\nos.system('true')\n"):
+        rep = sandbox.run(Job(kind="stdio", source=src, tests=[TestCase(input="", output="")], limits=LIM))
+        r = rep.results[0]
+        assert r.verdict is Verdict.RE and "start a process" in r.detail, (src, r)
+    assert rep.seccomp == "active"
+
+
+def test_a_candidate_cannot_signal_or_relimit_anything_but_itself(sandbox):
+    src = ("import os, signal, resource\nrefused = 0\n"
+           "for call in (lambda: os.kill(1, signal.SIGSTOP), lambda: os.kill(os.getppid(), signal.SIGSTOP),\n"
+           "             lambda: os.kill(-1, signal.SIGKILL), lambda: os.kill(0, signal.SIGKILL),\n"
+           "             lambda: resource.prlimit(1, resource.RLIMIT_NOFILE, (3, 3)),\n"
+           "             lambda: os.setpriority(os.PRIO_USER, 0, 19)):\n"
+           "    try:\n        call()\n    except OSError:\n        refused += 1\n"
+           "signal.signal(signal.SIGUSR1, lambda *a: print('own signal'))\n"
+           "os.kill(os.getpid(), signal.SIGUSR1)\nprint(refused)\n")
+    rep = sandbox.run(Job(kind="stdio", source=src, tests=[TestCase(input="", output="own signal\n6")], limits=LIM))
+    assert rep.results[0].verdict is Verdict.AC, rep.results[0]
 
 
 def test_killing_the_runner_fails_the_job_and_the_pool_recovers(sandbox):
-    src = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef f():\n    return 0\n"
+    src = "import os, signal\nos.kill(1, signal.SIGKILL)\ndef f():\n    return 0\n"
     rep = sandbox.run(Job(kind="function", source=src,
                           tests=[TestCase(code="assert f() == 42"), TestCase(code="assert f() == 0")], limits=LIM))
-    assert all(r.verdict is not Verdict.AC for r in rep.results[:1])
+    assert rep.results[0].verdict is not Verdict.AC
     assert run_fn(sandbox, "def f():\n    return 42\n").verdict is Verdict.AC
 
 
-def _confinement(sb) -> str:
-    """docker, or the local plan: bwrap | unshare | plain (what the machine permits)."""
-    return "docker" if sb.name == "docker" else sb.backend.plan.kind
-
-
-def test_leftover_processes_are_killed_between_tests(sandbox):
+def test_the_runner_is_the_init_of_its_namespace(sandbox):
+    sandbox.start()
+    worker = sandbox.backend.pool.acquire()
+    try:
+        info = worker.info
+    finally:
+        sandbox.backend.pool.release(worker)
     if _confinement(sandbox) == "plain":
-        pytest.skip("without a PID namespace the local sandbox cannot promise this (it says so)")
-    ok, detail = selftest.case_leftovers(sandbox)
-    assert ok, detail
+        assert info["ns_init"] is False
+    else:
+        assert info["pid"] == 1 and info["ns_init"] is True
 
 
-def test_network_and_host_files_are_unreachable(sandbox):
-    kind = _confinement(sandbox)
-    if kind == "plain":
-        pytest.skip("without namespaces the local sandbox cannot promise this (it says so)")
-    ok, detail = selftest.case_network(sandbox)
-    assert ok, detail
-    if kind == "unshare":
-        pytest.skip("without bubblewrap the local sandbox leaves the host filesystem visible (it says so)")
-    ok, detail = selftest.case_read_host(sandbox)
-    assert ok, detail
-    ok, detail = selftest.case_write_outside(sandbox)
-    assert ok, detail
+def test_a_damaged_worker_is_replaced_and_the_job_goes_on():
+    """A runner that cannot restore a clean box reports itself damaged after the test and ends;
+    the host replaces it and runs the rest of the job on a fresh worker."""
+    from sandbox import Sandbox
+    from sandbox.worker import Pool
+
+    started = []
+
+    class FakeTransport:
+        def alive(self):
+            return True
+
+        def close(self):
+            pass
+
+    class FakeWorker:
+        def __init__(self):
+            self.name, self.jobs, self.broken, self.transport = f"w{len(started)}", 0, False, FakeTransport()
+            self.info = {"python": "3", "perf": False, "seccomp": "active"}
+            started.append(self)
+
+        def execute(self, payload, timeout, on_test):
+            run = {"wall_s": 0.01, "cpu_s": 0.01, "max_rss_kb": 1000, "stdout": "ok\n", "stdout_bytes": 3}
+            out = []
+            for i in range(payload["start"], len(payload["tests"])):
+                out.append({"type": "test", "index": i, "runs": [dict(run)]})
+                if len(started) == 1 and i == 0:  # the first worker is damaged by test 0
+                    self.broken = True
+                    out.append({"type": "damaged", "index": 0, "reason": "could not empty /tmp"})
+                    return out
+            return out
+
+        def close(self):
+            pass
+
+    class FakeBackend:
+        name = "fake"
+        pool = Pool(FakeWorker, 1)
+
+        def close(self):
+            self.pool.close()
+
+    sb = Sandbox(FakeBackend())
+    rep = sb.run(Job(kind="stdio", source="print('ok')", limits=LIM,
+                     tests=[TestCase(input="", output="ok")] * 3))
+    assert [r.verdict for r in rep.results] == [Verdict.AC] * 3
+    assert len(started) >= 2 and started[0].broken
+    sb.close()
 
 
 def test_local_sandbox_describes_its_confinement_honestly(local_sandbox):
     text = local_sandbox.backend.isolation
     kind = _confinement(local_sandbox)
-    assert {"bwrap": "read-only filesystem", "unshare": "VISIBLE", "plain": "rlimits only"}[kind] in text
+    assert {"bwrap": "only system directories", "unshare": "VISIBLE", "plain": "rlimits only"}[kind] in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["unshare", "plain"])
+def test_weaker_local_confinements_report_exactly_what_they_miss(kind):
+    from sandbox import Sandbox
+    from sandbox.local_backend import LocalBackend, local_plan
+    if local_plan((kind,)).kind != kind:
+        pytest.skip(f"{kind} does not work on this machine")
+    sb = Sandbox(LocalBackend(SandboxSettings(pool_size=1), confinement=(kind,)))
+    try:
+        names = sorted(set(selftest.CASES) - {"stopping the runner", "sleeping past the wall limit", "infinite loop"})
+        report = selftest.run_selftest(sb, names)
+    finally:
+        sb.close()
+    missed = {c["name"] for c in report["cases"] if not c["contained"]}
+    assert missed <= NOT_PROMISED[kind], [c for c in report["cases"] if not c["contained"]]
+
+
+def test_local_sandbox_leaves_nothing_running_after_close():
+    from sandbox import Sandbox
+    from sandbox.local_backend import LocalBackend
+    sb = Sandbox(LocalBackend(SandboxSettings(pool_size=2)))
+    sb.start()
+    # a candidate that tries to outlive the run (stopping itself, sleeping)
+    sb.run(Job(kind="stdio", source="import os, signal, time\nos.kill(os.getpid(), signal.SIGSTOP)\n",
+               tests=[TestCase(input="", output="")], limits=Limits(cpu_s=1, wall_s=1, memory_mb=64)))
+    pids = [w.transport.proc.pid for w in list(sb.backend.pool._all)]
+    inner = [w.transport.inner_pid for w in list(sb.backend.pool._all) if w.transport.inner_pid]
+    work = sb.backend.work_root
+    assert os.stat(work).st_mode & 0o077 in (0, 0o011)  # never world-writable
+    sb.close()
+    time.sleep(0.3)
+    for pid in pids + inner:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z", pid
+    assert not os.path.exists(work)
 
 
 @pytest.mark.docker
@@ -116,13 +232,14 @@ def test_container_hardening(docker_sandbox):
         assert host["ReadonlyRootfs"] is True
         assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd")
         assert host["NetworkMode"] == "none"
+        assert host["IpcMode"] == "private"
         assert "no-new-privileges" in host["SecurityOpt"]
         assert host["PidsLimit"] > 0 and host["Memory"] > 0 and host["NanoCpus"] > 0
-        assert host["Init"] is True
+        assert not host.get("Init")  # the runner itself is PID 1
         assert not host.get("Binds") and not c.attrs.get("Mounts")
         assert config["User"] == "10001:10001"
         assert set(host["Tmpfs"]) == {"/work", "/tmp"}
-        assert all("noexec" in opts for opts in host["Tmpfs"].values())
+        assert all("noexec" in opts and "size=" in opts for opts in host["Tmpfs"].values())
 
 
 @pytest.mark.docker
@@ -131,7 +248,7 @@ def test_selftest_contains_every_case_in_docker(docker_sandbox):
     report = selftest.run_selftest(docker_sandbox)
     failed = [c for c in report["cases"] if not c["contained"]]
     assert not failed, failed
-    assert report["total"] == 11
+    assert report["total"] == len(selftest.CASES)
 
 
 @pytest.mark.docker

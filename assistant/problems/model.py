@@ -58,4 +58,5 @@ class Problem(BaseModel):
         return Job(kind=self.kind, source=source,
                    tests=tests if tests is not None else self.tests(hidden=hidden),
                    limits=limits or self.limits(), setup=self.test_setup, module_name=self.module_name,
+                   entry_point=self.entry_point,
                    judge=self.judge, repeat=repeat, stop_on_failure=stop_on_failure)
