@@ -2,10 +2,15 @@
 
 - HumanEval: every reference solution passes its hidden tests;
 - HumanEvalFix: every buggy program fails the HumanEval hidden tests of its problem;
+- HumanEval+, MBPP+ (with --plus): every reference passes its (many, type-sensitive) hidden tests;
 - LBPP: every reference passes its hidden tests, except records whose `requires` lists a
   third-party package the sandbox image does not have (the dataset README flags them).
+Function tests run in the trusted evaluator, which calls into the candidate's process; each set
+also counts the tests that needed live objects: objects of the solution's own classes (or
+generators, closures) kept behind handles, and test objects (callbacks, test helpers' objects)
+lent to the solution by proxy.
 Prints JSON with per-set counts and every mismatch; exits 1 on any mismatch.
-Usage: python benchmarks/judge_accuracy.py [--datasets DIR] [--limit N] [--sandbox docker|local]
+Usage: python benchmarks/judge_accuracy.py [--datasets DIR] [--limit N] [--plus] [--sandbox docker|local]
 """
 
 from __future__ import annotations
@@ -55,21 +60,32 @@ def check_set(sb: Sandbox, cases: list[tuple[str, object, str, bool]], workers: 
     t0 = time.monotonic()
     mismatches = []
     verdicts: dict[str, int] = {}
+    live = {"tests_with_solution_objects": 0, "tests_with_test_objects": 0, "records_with_live_objects": 0}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for rid, ok, rep, first_bad in pool.map(one, cases):
             for key, n in rep.verdict_counts().items():
                 verdicts[key] = verdicts.get(key, 0) + n
+            objects = sum(1 for r in rep.results if r.harness.get("objects"))
+            lent = sum(1 for r in rep.results if r.harness.get("test_objects"))
+            live["tests_with_solution_objects"] += objects
+            live["tests_with_test_objects"] += lent
+            live["records_with_live_objects"] += bool(objects or lent)
             if not ok:
                 mismatches.append({"id": rid, "passed": f"{rep.passed}/{rep.total}",
                                    "first_failure": (f"{first_bad.verdict.value}: {first_bad.detail}"[:300]
                                                      if first_bad else rep.compile_error or rep.sandbox_error)})
     return {"records": len(cases), "as_expected": len(cases) - len(mismatches), "mismatches": mismatches,
-            "test_verdicts": verdicts, "seconds": round(time.monotonic() - t0, 1)}
+            "test_verdicts": verdicts, "live_objects": live, "seconds": round(time.monotonic() - t0, 1)}
 
 
 def humaneval_cases(datasets: Path, limit: int | None):
     for row in read_jsonl(datasets / "function" / "humaneval.jsonl", limit):
         yield row["id"], problem_from_record(row, "humaneval.jsonl"), row["reference_solution"], True
+
+
+def reference_cases(datasets: Path, name: str, limit: int | None):
+    for row in read_jsonl(datasets / "function" / name, limit):
+        yield row["id"], problem_from_record(row, name), row["reference_solution"], True
 
 
 def humanevalfix_cases(datasets: Path, limit: int | None):
@@ -92,7 +108,7 @@ def lbpp_cases(datasets: Path, limit: int | None, have: set[str]):
     return cases, skipped
 
 
-def run(datasets: Path, sb: Sandbox, limit: int | None = None, workers: int = 2) -> dict:
+def run(datasets: Path, sb: Sandbox, limit: int | None = None, workers: int = 2, plus: bool = False) -> dict:
     lbpp_requires = {p for row in read_jsonl(datasets / "function" / "lbpp.jsonl", limit)
                      for p in row.get("requires") or []}
     have = available_packages(sb, lbpp_requires)
@@ -104,6 +120,10 @@ def run(datasets: Path, sb: Sandbox, limit: int | None = None, workers: int = 2)
         "lbpp_references_pass_hidden": check_set(sb, lbpp, workers),
     }
     result["lbpp_references_pass_hidden"]["skipped_missing_dependency"] = skipped
+    if plus:
+        for name in ("humaneval_plus.jsonl", "mbpp_plus.jsonl", "mbpp_v2.jsonl"):
+            key = name.removesuffix(".jsonl") + "_references_pass_hidden"
+            result[key] = check_set(sb, list(reference_cases(datasets, name, limit)), workers)
     result["all_as_expected"] = all(not v["mismatches"] for k, v in result.items() if isinstance(v, dict))
     return result
 
@@ -113,12 +133,13 @@ def main() -> int:
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     ap.add_argument("--limit", type=int, default=None, help="first N records of each set")
     ap.add_argument("--sandbox", choices=["docker", "local", "auto"], default="auto")
+    ap.add_argument("--plus", action="store_true", help="also HumanEval+, MBPP+ and MBPP v2 (about 30k tests)")
     args = ap.parse_args()
     if not args.datasets.is_dir():
         print(f"{args.datasets}: no datasets directory", file=sys.stderr)
         return 2
     with open_sandbox(backend=args.sandbox, warn=lambda m: print("WARNING:", m, file=sys.stderr)) as sb:
-        result = run(args.datasets, sb, args.limit, workers=sb.backend.pool.size)
+        result = run(args.datasets, sb, args.limit, workers=sb.backend.pool.size, plus=args.plus)
     print(json.dumps(result, indent=2))
     return 0 if result["all_as_expected"] else 1
 

@@ -4,7 +4,9 @@ Interleaved in one run on one machine (rounds alternate the contenders, so load 
 - sandbox: the warm pool runs a job of T tests of a trivial stdin/stdout program; cost = wall / T;
 - bare: T fresh `python3 solution.py` subprocesses, unsandboxed; cost = wall / T;
 - docker-run: one `docker run --rm -i` per test (the naive way to isolate), fewer samples;
-- pool throughput: 2*pool_size concurrent jobs, tests per second over the whole pool.
+- pool throughput: 2*pool_size concurrent jobs, tests per second over the whole pool;
+- function tests: the same count of `assert add(a, b) == c` tests of a one-line function (the
+  test runs in its own evaluator process and calls into the candidate's), per test.
 Prints JSON; exits 1 when ratio = sandbox_ms / bare_ms misses the goal (<= 0.5).
 Usage: python benchmarks/sandbox_overhead.py [--rounds 10] [--tests 20] [--backend docker|local]
 """
@@ -29,6 +31,24 @@ from sandbox import Job, Limits, Sandbox, SandboxSettings, TestCase  # noqa: E40
 
 PROGRAM = "a, b = map(int, input().split())\nprint(a + b)\n"
 GOAL = 0.5
+
+
+FUNCTION = "def add(a, b):\n    return a + b\n"
+
+
+def make_function_job(n: int) -> Job:
+    return Job(kind="function", source=FUNCTION,
+               tests=[TestCase(code=f"assert add({i}, {i + 1}) == {2 * i + 1}") for i in range(n)],
+               limits=Limits(cpu_s=2, memory_mb=128))
+
+
+def function_round(sb: Sandbox, n: int) -> float:
+    job = make_function_job(n)
+    t0 = time.perf_counter()
+    rep = sb.run(job)
+    elapsed = (time.perf_counter() - t0) / n * 1000
+    assert rep.all_passed, rep.results[:1]
+    return elapsed
 
 
 def make_job(n: int) -> Job:
@@ -115,12 +135,14 @@ def main() -> int:
         # interpreter starts slower than the system one; comparing with it would flatter us)
         startup = {py: bare_round(path, 5, py) for py in interpreters()}
         python = min(startup, key=startup.get)
-        sandbox_ms, bare_ms, docker_ms = [], [], []
+        sandbox_ms, bare_ms, docker_ms, function_ms = [], [], [], []
         for r in range(args.rounds):
             if r % 2 == 0:
                 sandbox_ms.append(sandbox_round(sb, args.tests))
                 bare_ms.append(bare_round(path, args.tests, python))
+                function_ms.append(function_round(sb, args.tests))
             else:
+                function_ms.append(function_round(sb, args.tests))
                 bare_ms.append(bare_round(path, args.tests, python))
                 sandbox_ms.append(sandbox_round(sb, args.tests))
             if args.backend == "docker" and r < args.docker_run_samples:
@@ -147,6 +169,9 @@ def main() -> int:
         "sandbox_ms_per_test_all_rounds": [round(x, 3) for x in sandbox_ms],
         "bare_ms_per_test_all_rounds": [round(x, 3) for x in bare_ms],
         "single_test_job_ms": round(statistics.median(single), 3),
+        "function_ms_per_test": round(statistics.median(function_ms), 3),
+        "function_ratio_to_bare_python": round(statistics.median(function_ms) / bare_med, 3),
+        "function_ms_per_test_all_rounds": [round(x, 3) for x in function_ms],
         "pool_size": settings.pool_size,
         "pool_throughput_tests_per_s": round(tput, 1),
         "bare_sequential_tests_per_s": round(bare_tput, 1),

@@ -78,6 +78,9 @@ class Job(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     setup: str | None = Field(None, description="function problems: code run before each test")
     module_name: str | None = Field(None, description="save the solution as MODULE.py; tests import it")
+    language: str = Field("python", description="a key of the language table (sandbox/languages.toml)")
+    sanitize: bool = Field(False, description="compiled languages: build with address and undefined-behaviour "
+                                              "sanitizers (slower; explains a runtime error)")
     entry_point: str | None = Field(None, description="function problems: the function the tests call "
                                     "(resolved to the solution's even when it shadows a builtin)")
     files: dict[str, str] = Field(default_factory=dict, description="extra files in the work dir")
@@ -91,6 +94,9 @@ class Job(BaseModel):
 
     @property
     def filename(self) -> str:
+        if self.language != "python":
+            from .languages import language
+            return language(self.language).source
         return f"{self.module_name}.py" if self.module_name else "solution.py"
 
 
@@ -133,6 +139,8 @@ class ExecutionReport(BaseModel):
     kind: Literal["function", "stdio", "command"]
     results: list[TestResult] = Field(default_factory=list)
     compile_error: str | None = None
+    compile_ms: float | None = Field(None, description="compiled languages: build time (never part of a test's)")
+    compile_cached: bool | None = Field(None, description="the build came from the cache")
     backend: str = ""
     image: str | None = None
     runner_python: str | None = None

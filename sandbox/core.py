@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +19,9 @@ log = logging.getLogger(__name__)
 LOCAL_WARNING = ("{reason}; candidates run in the LOCAL sandbox, with weaker isolation ({isolation}). "
                  "For full isolation start Docker and build the image once with `orps sandbox build`.")
 
+FILTER_WARNING = ("the system-call filter is unavailable ({reason}): candidates can start processes, whose "
+                  "CPU time and memory the verdicts then miss")
+
 # a runner gets this long beyond the tests' own wall limits before it is declared lost
 _SLACK_S = 10.0
 
@@ -28,6 +33,8 @@ class Sandbox:
         self.backend = backend
         self.warning = warning
         self.jobs_run = 0
+        # built programs by language, flags and source, so a program compiles once per sandbox
+        self._binaries: dict[str, str] = {}
 
     @property
     def name(self) -> str:
@@ -98,12 +105,22 @@ class Sandbox:
         tests_by_index: dict[int, dict] = {}
         for msg in messages:
             kind = msg.get("type")
-            if kind == "compile_error":
+            if kind == "compiled":
+                report.compile_ms = round(msg.get("seconds", 0.0) * 1000, 1)
+                report.compile_cached = bool(msg.get("cached"))
+                if msg.get("binary"):
+                    self._binaries[msg["key"]] = msg["binary"]
+                    while len(self._binaries) > 64:
+                        self._binaries.pop(next(iter(self._binaries)))
+            elif kind == "compile_error":
                 err = msg["error"]
-                where = f"line {err['line']}" if err.get("line") else "?"
-                report.compile_error = f"{err['type']} at {where}: {err['message']}"
-                if err.get("text"):
-                    report.compile_error += f"\n    {err['text']}"
+                if err.get("compiler"):
+                    report.compile_error = compiler_diagnostics(err["message"])
+                else:
+                    where = f"line {err['line']}" if err.get("line") else "?"
+                    report.compile_error = f"{err['type']} at {where}: {err['message']}"
+                    if err.get("text"):
+                        report.compile_error += f"\n    {err['text']}"
                 report.results = compile_error_results(job.tests, report.compile_error)
             elif kind == "setup_error":
                 report.sandbox_error = msg["error"]["message"]
@@ -144,6 +161,20 @@ class Sandbox:
             else:
                 tests.append({"input": t.input or "", **({"argv": t.argv} if t.argv else {}), **own})
         extra = {}
+        if job.language != "python":
+            from .languages import language
+            lang = language(job.language)
+            if job.kind not in lang.kinds:
+                raise SandboxError(f"{lang.name} programs cannot be judged on {job.kind} tests")
+            command = lang.compile_command(job.sanitize) if lang.compiled else None
+            extra["language"] = {"id": lang.id, "source": lang.source, "binary": lang.binary,
+                                 "compile": command, "run": lang.run, "warm": lang.warm}
+            extra["sanitize"] = job.sanitize
+            if command is not None:
+                key = hashlib.sha256(json.dumps([command, job.source]).encode("utf-8", "surrogatepass")).hexdigest()
+                if key in self._binaries:
+                    extra["binary"] = self._binaries[key]
+                extra["return_binary"] = True
         if job.kind == "command":
             if not job.argv and not all(t.argv for t in job.tests):
                 raise ValueError("a command job needs argv (on the job or on every test)")
@@ -197,7 +228,7 @@ class Sandbox:
     def status(self) -> dict:
         pool = self.backend.pool
         data = {"backend": self.name, "pool_size": pool.size, "live": pool.live, "idle": pool.idle,
-                "replaced": pool.replaced, "jobs_run": self.jobs_run}
+                "replaced": pool.replaced, "jobs_run": self.jobs_run, "seccomp": pool.worker_info().get("seccomp")}
         if self.name == "docker":
             data["image"] = self.backend.image
             data["containers"] = [c.name for c in self.backend.containers()]
@@ -214,6 +245,16 @@ class Sandbox:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def compiler_diagnostics(text: str, max_lines: int = 25) -> str:
+    """The compiler's first diagnostics: what a user (and the critic) needs to fix the build."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    errors = [i for i, ln in enumerate(lines) if ": error" in ln or "fatal error" in ln]
+    start = max(0, errors[0] - 2) if errors else 0
+    shown = lines[start:start + max_lines]
+    more = len(lines) - start - len(shown)
+    return "\n".join(shown) + (f"\n... ({more} more lines)" if more > 0 else "")
 
 
 def _failed(messages: list[dict], job: Job) -> bool:
@@ -246,6 +287,10 @@ def open_sandbox(settings: SandboxSettings | None = None, backend: str | None = 
     choice = backend or settings.backend
     if choice not in ("auto", "docker", "local"):
         raise SandboxError(f"unknown sandbox backend {choice!r}: use docker, local or auto")
+    from .seccomp import profiles
+    filters, why = profiles()
+    if filters is None and warn is not None:
+        warn(FILTER_WARNING.format(reason=why))
     if choice in ("auto", "docker"):
         from .docker_backend import DockerBackend
         try:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .api import SandboxError
 from .config import LABEL, SandboxSettings
+from .languages import image_packages
 from .worker import BOOTSTRAP, Pool, Transport, Worker, WorkerLost
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def build_image(client, settings: SandboxSettings, base: str | None = None, root
     progress(f"building {settings.image} on {base}")
     try:
         stream = client.api.build(fileobj=io.BytesIO(_context_tar()), custom_context=True, tag=settings.image,
-                                  buildargs={"BASE": base}, rm=True, forcerm=True, decode=True,
+                                  buildargs={"BASE": base, "PACKAGES": " ".join(image_packages())},
+                                  rm=True, forcerm=True, decode=True,
                                   nocache=nocache, pull=False,
                                   labels={LABEL: "1", "org.orps.base": base})
         for chunk in stream:
@@ -292,7 +294,8 @@ class DockerBackend:
             network_mode="none",
             read_only=True,
             tmpfs={
-                "/work": f"rw,nosuid,nodev,noexec,size={s.work_tmpfs_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700",
+                # programs built for a job run from the work dir (exec); /tmp stays noexec
+                "/work": f"rw,nosuid,nodev,exec,size={s.work_tmpfs_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700",
                 "/tmp": f"rw,nosuid,nodev,noexec,size={s.tmp_tmpfs_mb}m,mode=1777",
             },
             shm_size=f"{s.tmp_tmpfs_mb}m",

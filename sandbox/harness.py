@@ -469,7 +469,6 @@ class CandidatePeer(Peer):
         return self.decode(reply.get("ok"))
 
     def serve(self, req) -> dict:
-        import inspect
         try:
             op = req.get("op")
             if op == "get":
@@ -487,7 +486,7 @@ class CandidatePeer(Peer):
                 before.update({k: json.dumps(self.encode(a)) for k, a in kwargs.items()
                                if type(a) in (list, dict, set, bytearray)})
                 value = target(*args, **kwargs)
-                if inspect.isawaitable(value):
+                if hasattr(type(value), "__await__"):  # an async def entry point
                     import asyncio
                     value = asyncio.run(_await(value))
                 reply = {"ok": self.encode(value)}

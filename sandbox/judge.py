@@ -7,6 +7,7 @@ this module is the only place that decides what they mean.
 from __future__ import annotations
 
 import math
+import re
 import signal
 import statistics
 
@@ -134,10 +135,19 @@ def _limit_verdict(run: dict, limits: Limits) -> tuple[Verdict, str] | None:
         return Verdict.RE, ("killed by SIGSYS: the program tried to start a process, which the sandbox "
                             "does not allow (threads are allowed)")
     if sig is not None:
-        name = _signal_name(sig)
-        hint = " (stack overflow from deep recursion?)" if sig == signal.SIGSEGV else ""
-        return Verdict.RE, f"killed by {name}{hint}"
+        meaning = _SIGNAL_MEANINGS.get(sig)
+        return Verdict.RE, f"killed by {_signal_name(sig)}" + (f": {meaning}" if meaning else "")
     return None
+
+
+_SIGNAL_MEANINGS = {
+    signal.SIGSEGV: "segmentation fault (an invalid memory access, or a stack overflow from deep recursion)",
+    signal.SIGABRT: "aborted (a failed assertion, std::abort, or an uncaught C++ exception)",
+    signal.SIGFPE: "floating-point exception (an integer division by zero?)",
+    signal.SIGBUS: "bus error (a misaligned or unmapped memory access)",
+    signal.SIGILL: "illegal instruction",
+}
+SANITIZER_EXIT = 86  # the exit code the sandbox gives sanitizer reports
 
 
 def clean_text(text: str | None) -> str | None:
@@ -262,6 +272,12 @@ def _classify_stdio(run: dict, test: TestCase, spec: JudgeSpec, result: TestResu
         result.traceback = result.stderr[-3000:] if etype else None
         if etype == "MemoryError":
             _memory_error(result, limits)
+        elif code == SANITIZER_EXIT and ("Sanitizer" in result.stderr or "runtime error:" in result.stderr):
+            result.verdict = Verdict.RE
+            report = _sanitizer_summary(result.stderr)
+            result.error_type, result.message = "SanitizerError", report
+            result.traceback = _BOX_PATH.sub("", result.stderr)[-3000:]
+            result.detail = f"sanitizer: {report}"
         else:
             result.verdict = Verdict.RE
             result.detail = f"{etype}: {excerpt(message, 200)}" if etype else f"exit code {code}"
@@ -277,6 +293,20 @@ def _classify_stdio(run: dict, test: TestCase, spec: JudgeSpec, result: TestResu
         ok, reason = compare_output(result.stdout, test.output, spec)
     result.verdict = Verdict.AC if ok else Verdict.WA
     result.detail = "" if ok else reason
+
+
+_BOX_PATH = re.compile(r"/\S*?/box-[0-9a-f]+/")
+
+
+def _sanitizer_summary(stderr: str) -> str:
+    """The first line of an AddressSanitizer / UBSan report, with the program's frame if shown."""
+    lines = _BOX_PATH.sub("", stderr).splitlines()
+    for i, line in enumerate(lines):
+        if "runtime error:" in line or "ERROR: AddressSanitizer" in line or "SUMMARY:" in line:
+            head = line.split("ERROR: ")[-1].strip()
+            frame = next((ln.strip() for ln in lines[i + 1:i + 12] if "solution." in ln), "")
+            return excerpt(head + (f" at {frame}" if frame else ""), 300)
+    return excerpt(stderr.strip().splitlines()[0] if stderr.strip() else "report", 300)
 
 
 def compile_error_results(tests: list[TestCase], message: str) -> list[TestResult]:

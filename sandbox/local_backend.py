@@ -38,7 +38,7 @@ NOBODY = 65534
 UNSHARE_ARGS = ["--user", "--map-current-user", "--net", "--pid", "--ipc", "--fork", "--mount",
                 "--mount-proc", "--kill-child"]
 SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
-SANDBOX_WORK = "/work"
+SANDBOX_WORK = "/sandbox"  # not /work: a host checkout or venv bound read-only may live there
 
 DESCRIPTIONS = {
     "bwrap": "bubblewrap: only system directories and the interpreter visible (read-only), private "
@@ -72,6 +72,24 @@ def _runner_env(home: str) -> dict[str, str]:
 
 def _under(path: str, dirs: list[str]) -> bool:
     return any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs)
+
+
+def _world_readable(path: str) -> bool:
+    import stat
+    path = os.path.abspath(path)
+    parts = path.split(os.sep)
+    for i in range(2, len(parts) + 1):
+        try:
+            mode = os.stat(os.sep.join(parts[:i]) or "/").st_mode
+        except OSError:
+            return False
+        if not mode & stat.S_IXOTH and stat.S_ISDIR(mode):
+            return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IROTH)
 
 
 def interpreter_dirs(python: str) -> list[str]:
@@ -119,7 +137,8 @@ class Plan:
             # a test runner a mode uses), read-only
             own = [d for d in {sys.prefix, sys.base_prefix} if not _under(d, ["/usr", "/bin", "/lib"])]
             for path in dict.fromkeys([*interpreter_dirs(self.python), *own, *ro_binds]):
-                if os.path.exists(path):
+                # run as root, the runner is `nobody`: it can bind only what everyone may read
+                if os.path.exists(path) and (not self.priv or _world_readable(path)):
                     args += ["--ro-bind", path, path]
             if info_fd is not None:
                 args += ["--info-fd", str(info_fd)]

@@ -124,22 +124,35 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
+_FILTERS: dict = {}
+
+
+def _prepared(profile: dict):
+    """The decoded program and where its own-pid placeholders are, once per profile."""
+    key = profile["bpf"]
+    hit = _FILTERS.get(key)
+    if hit is None:
+        import ctypes
+        prog = bytes(base64.b64decode(profile["bpf"]))
+        offsets = [i + 4 for i in range(0, len(prog), 8)
+                   if struct.unpack_from("<HBBI", prog, i)[0] == 0x15 and struct.unpack_from("<I", prog, i + 4)[0] == PLACEHOLDER]
+        if len(offsets) != profile["placeholders"]:
+            raise OSError(f"system-call filter: {len(offsets)} own-pid rules found, {profile['placeholders']} expected")
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        hit = _FILTERS[key] = (prog, offsets, SockFprog)
+    return hit
+
+
 def install_filter(profile: dict, pid: int) -> None:
     """Install a host-compiled seccomp program, its own-pid placeholders set to `pid`."""
     import ctypes
-    prog = bytearray(base64.b64decode(profile["bpf"]))
-    patched = 0
-    for i in range(0, len(prog), 8):
-        code, _jt, _jf, k = struct.unpack_from("<HBBI", prog, i)
-        if code == 0x15 and k == PLACEHOLDER:
-            struct.pack_into("<I", prog, i + 4, pid)
-            patched += 1
-    if patched != profile["placeholders"]:
-        raise OSError(f"system-call filter: {patched} own-pid rules found, {profile['placeholders']} expected")
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
+    template, offsets, SockFprog = _prepared(profile)
+    prog = bytearray(template)
+    for off in offsets:
+        struct.pack_into("<I", prog, off, pid)
     buf = (ctypes.c_char * len(prog)).from_buffer(prog)
     fprog = SockFprog(len(prog) // 8, ctypes.addressof(buf))
     libc = _libc_handle()
@@ -219,6 +232,56 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
+PTRACE_CONT = 7
+PTRACE_SEIZE = 0x4206
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACEEXIT = 0x40
+PTRACE_EVENT_EXEC = 4
+PTRACE_O_EXITKILL = 0x100000
+PTRACE_EVENT_EXIT = 6
+PTRACE_EVENT_STOP = 128
+_WALL = 0x40000000
+
+
+def _ptrace(request: int, pid: int, data: int) -> int:
+    import ctypes
+    libc = _libc_handle()
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    libc.ptrace.restype = ctypes.c_long
+    return libc.ptrace(request, pid, None, ctypes.c_void_p(data))
+
+
+def _schedstat_ns(pid: int) -> int | None:
+    """Time the process has run on a CPU, in nanoseconds (all its threads so far)."""
+    try:
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as fh:
+                total += int(fh.read().split()[0])
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except (BlockingIOError, OSError):
+        pass
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh.read().split(b"\n"):
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _cpu_seconds(pid: int) -> float:
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
@@ -260,7 +323,7 @@ def _reset_signals(ignore_pipe: bool) -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_IGN if ignore_pipe else signal.SIG_DFL)
 
 
-def apply_limits(limits: dict, *, stack: bool = True, memory_slack: bool = True) -> None:
+def apply_limits(limits: dict, *, stack: bool = True, memory_slack: bool = True, address_space: bool = True) -> None:
     """rlimits for one test. Memory is judged on resident memory (measured by the launcher);
     the address-space limit is only a generous backstop, so thread stacks and allocator
     reservations do not count."""
@@ -271,7 +334,8 @@ def apply_limits(limits: dict, *, stack: bool = True, memory_slack: bool = True)
     except OSError:
         vsz = 0
     backstop = vsz + 4 * mem + (1 << 30) if memory_slack else vsz + mem
-    resource.setrlimit(resource.RLIMIT_AS, (backstop, backstop))
+    if address_space:
+        resource.setrlimit(resource.RLIMIT_AS, (backstop, backstop))
     if stack:
         size = max(mem, 8 << 20)
         resource.setrlimit(resource.RLIMIT_STACK, (size, size))
@@ -376,6 +440,13 @@ class Launcher:
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.perf = PerfCounter()
+        self.ptrace_ok = True
+        # SIGCHLD wakes the watch loop when a traced program stops at its exit
+        self.sigchld_r, w = os.pipe()
+        os.set_blocking(self.sigchld_r, False)
+        os.set_blocking(w, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(w)
         self.config: dict = {}
         self.compiled: dict = {}
         self._buf = bytearray()
@@ -406,6 +477,9 @@ class Launcher:
             op = msg.get("op")
             if op == "config":
                 self.config = msg
+                for profile in (msg.get("seccomp") or {}).values():
+                    _prepared(profile)
+                _libc_handle()
                 self.send({"type": "config", "perf": self.perf.available, "perf_reason": self.perf.reason,
                            "python": sys.version.split()[0]})
             elif op == "run":
@@ -435,9 +509,12 @@ class Launcher:
         limits = msg["limits"]
         profile = (self.config.get("seccomp") or {}).get(msg.get("profile") or "noproc")
         solution = self._code(msg) if mode in ("stdio", "function") else None
-        go_r = go_w = None
-        if self.perf.available:
+        traced = mode == "exec" and self.ptrace_ok
+        go_r = go_w = ready_r = ready_w = None
+        if self.perf.available or traced:
             go_r, go_w = os.pipe()
+        if traced:
+            ready_r, ready_w = os.pipe()
         t0 = time.monotonic()
         pid = os.fork()
         if pid == 0:
@@ -445,6 +522,12 @@ class Launcher:
             try:
                 if go_w is not None:
                     os.close(go_w)
+                if ready_w is not None:
+                    # a fork of the (non-dumpable) launcher: let it attach, then say so
+                    os.close(ready_r)
+                    _prctl(PR_SET_DUMPABLE, 1)
+                    os.write(ready_w, b"r")
+                    os.close(ready_w)
                 code = self._child(msg, fds, solution, profile, go_r)
             except BaseException:
                 code = 71
@@ -460,6 +543,12 @@ class Launcher:
         if go_r is not None:
             os.close(go_r)
             counter = self.perf.open_for(pid)
+            if traced:
+                os.close(ready_w)
+                os.read(ready_r, 1)
+                os.close(ready_r)
+                if _ptrace(PTRACE_SEIZE, pid, PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) != 0:
+                    traced = self.ptrace_ok = False  # not permitted here: wait4's figure only
             os.write(go_w, b"g")
             os.close(go_w)
         io_fds = fds[1:3]  # kept to tell output (not temporary space) from files the program wrote
@@ -469,15 +558,17 @@ class Launcher:
             except OSError:
                 pass
         del fds[3:]
-        res = self._watch(pid, limits, t0, msg.get("scratch") or [], int(msg.get("temp_baseline") or 0), io_fds)
+        res = self._watch(pid, limits, t0, msg.get("scratch") or [], int(msg.get("temp_baseline") or 0), io_fds,
+                          traced)
         res["instructions"] = PerfCounter.read(counter)
         self.send({"type": "exited", **res})
 
     def _child(self, msg, fds, solution, profile, go_r) -> int:
+        signal.set_wakeup_fd(-1)
         os.setsid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         mode = msg["mode"]
-        _reset_signals(ignore_pipe=mode in ("stdio", "function"))
+        _reset_signals(ignore_pipe=mode in ("stdio", "function"))  # as a fresh interpreter has it
         if go_r is not None:  # wait until the launcher has attached its counters
             os.read(go_r, 1)
             os.close(go_r)
@@ -499,9 +590,16 @@ class Launcher:
             random.seed()
             if msg.get("module_name"):
                 sys.modules.pop(msg["module_name"], None)
-        apply_limits(msg["limits"], stack=True)
+        # sanitizers reserve terabytes of address space: only the resident-memory watch applies
+        apply_limits(msg["limits"], stack=True, address_space=not msg.get("sanitized"))
+        if msg.get("sanitized"):
+            os.environ["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=86"
+            os.environ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=86"
         if profile is not None:
             install_filter(profile, os.getpid())
+        if mode == "exec":  # a compiled program or another interpreter, from the box
+            argv = msg["argv"]
+            os.execve(argv[0] if "/" in argv[0] else shutil.which(argv[0]) or argv[0], argv, dict(os.environ))
         if mode == "function":
             harness = sys.modules[HARNESS]
             harness.serve_candidate(solution, msg.get("namespace_name") or "solution", msg.get("module_name"), 3, 4)
@@ -515,8 +613,12 @@ class Launcher:
             _exec_command(msg["argv"], msg.get("env"))
         return _run_stdio_child(solution, msg.get("filename") or "solution.py")
 
-    def _watch(self, pid: int, limits: dict, t0: float, scratch, temp_baseline: int, io_fds=()) -> dict:
-        """Wait for the candidate under the wall-clock, CPU and memory limits; measure it."""
+    def _watch(self, pid: int, limits: dict, t0: float, scratch, temp_baseline: int, io_fds=(),
+               traced: bool = False) -> dict:
+        """Wait for the candidate under the wall-clock, CPU and memory limits; measure it.
+
+        `traced`: an exec'd program, stopped at its exit (ptrace) so that its own peak memory can
+        be read; wait4's figure also covers the interpreter it was forked from."""
         import select
         wall = float(limits["wall_s"])
         cpu_limit = float(limits["cpu_s"])
@@ -524,42 +626,73 @@ class Launcher:
         deadline = t0 + wall
         timed_out = mem_killed = cpu_killed = False
         peak_total = peak_temp = 0
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            pidfd = None
-        poller = None
-        if pidfd is not None:
-            poller = select.poll()
-            poller.register(pidfd, select.POLLIN)
+        exit_peak = None
+        cpu_at_exec = cpu_at_exit = None  # the program's own CPU time (ns), without its set-up
+        status = rusage = None
+        poller = select.poll()
+        pidfd = None
+        if traced:
+            poller.register(self.sigchld_r, select.POLLIN)
+        else:
+            try:
+                pidfd = os.pidfd_open(pid)
+                poller.register(pidfd, select.POLLIN)
+            except (AttributeError, OSError):
+                pidfd = None
         tick = 0.002
+
+        def reap(block: bool) -> bool:
+            """Handle the tracee's stops; True once it has exited (status and rusage set)."""
+            nonlocal status, rusage, exit_peak, cpu_at_exec, cpu_at_exit
+            while True:
+                wpid, st, ru = os.wait4(pid, (0 if block else os.WNOHANG) | _WALL)
+                if wpid == 0:
+                    return False
+                if os.WIFSTOPPED(st):
+                    event, sig = st >> 16, os.WSTOPSIG(st)
+                    if event == PTRACE_EVENT_EXIT:
+                        exit_peak = _hwm_kb(pid)
+                        cpu_at_exit = _schedstat_ns(pid)
+                        sig = 0
+                    elif event == PTRACE_EVENT_EXEC:
+                        cpu_at_exec = _schedstat_ns(pid)
+                        sig = 0
+                    elif event == PTRACE_EVENT_STOP:
+                        sig = 0
+                    _ptrace(PTRACE_CONT, pid, sig)
+                    continue
+                status, rusage = st, ru
+                return True
+
         try:
             while True:
-                now = time.monotonic()
-                left = deadline - now
+                left = deadline - time.monotonic()
                 if left <= 0:
                     timed_out = True
                     break
-                wait = min(left, tick)
-                if poller is not None:
-                    if poller.poll(wait * 1000):
+                events = poller.poll(min(left, tick) * 1000)
+                if traced:
+                    _drain(self.sigchld_r)
+                    if reap(False):
                         break
-                else:
-                    if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                elif pidfd is not None:
+                    if events:
                         break
-                    time.sleep(wait)
+                elif os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    break
                 tick = min(tick * 1.5, 0.01)
                 rss = _rss_bytes(pid)
                 temp = max(0, _used_bytes(scratch) - temp_baseline - _sizes(io_fds)) if scratch else 0
                 peak_temp = max(peak_temp, temp)
-                peak_total = max(peak_total, rss + temp)
+                if not traced or cpu_at_exec is not None:  # before exec it is the interpreter's memory
+                    peak_total = max(peak_total, rss + temp)
                 if rss + temp > mem_limit:
                     mem_killed = True
                     break
                 if _cpu_seconds(pid) > cpu_limit + 0.02:
                     cpu_killed = True
                     break
-            if timed_out or mem_killed or cpu_killed:
+            if status is None and (timed_out or mem_killed or cpu_killed):
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
@@ -568,18 +701,31 @@ class Launcher:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-            _, status, rusage = os.wait4(pid, 0)
+            if status is None:
+                if traced:
+                    reap(True)
+                else:
+                    _, status, rusage = os.wait4(pid, 0)
         finally:
             if pidfd is not None:
                 os.close(pidfd)
+        max_rss = rusage.ru_maxrss
+        cpu_s = rusage.ru_utime + rusage.ru_stime
+        if traced and cpu_at_exec is not None and cpu_at_exit is not None and cpu_at_exit >= cpu_at_exec:
+            cpu_s = (cpu_at_exit - cpu_at_exec) / 1e9
+        if traced:
+            # the program's own high-water mark at its exit (exec reset it); without one (killed),
+            # the sampled resident memory
+            max_rss = exit_peak if exit_peak else (peak_total // 1024 or None)
+            peak_total = min(peak_total, (max_rss or 0) * 1024 + peak_temp) if max_rss else peak_total
         if scratch:
             temp = max(0, _used_bytes(scratch) - temp_baseline - _sizes(io_fds))
             peak_temp = max(peak_temp, temp)
         return {
             "wall_s": time.monotonic() - t0,
-            "cpu_s": rusage.ru_utime + rusage.ru_stime,
-            "max_rss_kb": rusage.ru_maxrss,
-            "peak_total_kb": max(peak_total, rusage.ru_maxrss * 1024 + peak_temp) // 1024,
+            "cpu_s": cpu_s,
+            "max_rss_kb": max_rss,
+            "peak_total_kb": max(peak_total, (max_rss or 0) * 1024 + peak_temp) // 1024,
             "temp_peak_kb": peak_temp // 1024,
             "timed_out": timed_out,
             "mem_killed": mem_killed,
@@ -627,6 +773,7 @@ class Runner:
                                                          resource.RLIMIT_CPU, resource.RLIMIT_FSIZE)}
         self.damaged: str | None = None
         self.baseline = 0
+        self.binaries: dict = {}
 
     def send(self, obj):
         _write_all(self.out, encode_frame(obj))
@@ -766,6 +913,11 @@ class Runner:
             with open(os.path.join(box, solution_name), "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write(job.get("source", ""))
         _write_files(box, job.get("files") or {})
+        if job.get("_binary") is not None:  # a compiled program, built once for the whole job
+            path = os.path.join(box, job["_binary_name"])
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o755)
+            _write_all(fd, job["_binary"])
+            os.close(fd)
         stdin_fd = self._tmpfile((test.get("input") or "").encode("utf-8", "surrogateescape"))
         stdout_fd = self._tmpfile()
         stderr_fd = self._tmpfile()
@@ -778,10 +930,11 @@ class Runner:
             c_out_r, c_out_w = os.pipe()
             fds += [c_in_r, c_out_w]
             ours += [c_in_w, c_out_r]
-        msg = {"op": "run", "mode": mode, "limits": limits, "box": box, "source": job.get("source", ""),
+        msg = {"op": "run", "mode": mode, "limits": limits, "box": box,
+               "source": job.get("source", "") if mode in ("stdio", "function") else "",
                "filename": solution_name, "module_name": job.get("module_name"),
                "namespace_name": job.get("namespace_name"), "argv": codes.get("argv"), "env": job.get("env"),
-               "profile": "proc" if mode == "command" else "noproc",
+               "profile": "proc" if mode == "command" else "noproc", "sanitized": bool(job.get("sanitize")),
                "scratch": [self.work_root, *self.scratch], "temp_baseline": _used_bytes([self.work_root, *self.scratch])}
         started = None
         res: dict = {}
@@ -816,6 +969,11 @@ class Runner:
         res["leftover_processes"] = self._sweep(keep, started.get("pid") if started else None)
         res["stdout"], res["stdout_bytes"], res["stdout_sha"] = _read_fd(stdout_fd, int(job.get("stdout_return_bytes", 1 << 24)))
         res["stderr"], res["stderr_bytes"], _ = _read_fd(stderr_fd, 8192, tail=True)
+        if job.get("_collect_binary"):
+            path = os.path.join(box, job["_collect_binary"])
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as fh:
+                    res["binary"] = fh.read(256 << 20)
         if job.get("collect"):
             res["collected"] = {}
             for name in job["collect"]:
@@ -934,7 +1092,14 @@ class Runner:
         mode = job["mode"]
         filename = job.get("filename") or "solution.py"
         harness = sys.modules[HARNESS]
-        if mode != "command":
+        lang = job.get("language") or {}
+        if lang.get("compile") or (lang and not lang.get("warm")):
+            if not self._prepare_program(job, lang):
+                self.send({"type": "done", "job": job_id})
+                return
+            mode = job["mode"] = "exec"
+            codes_argv = lang["run"]
+        elif mode != "command":
             try:
                 compile(job.get("source", ""), filename, "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
@@ -960,6 +1125,8 @@ class Runner:
                 continue
             limits = test.get("limits") or job["limits"]
             codes = {"setup": setup_code, "test": None, "argv": test.get("argv") or job.get("argv")}
+            if mode == "exec":
+                codes["argv"] = codes_argv
             if mode == "function":
                 try:
                     codes["test"] = harness.compile_test(test["code"], "<test>")
@@ -984,6 +1151,54 @@ class Runner:
             if job.get("stop_on_failure") and runs and not _passed_run(mode, runs[-1]):
                 break
         self.send({"type": "done", "job": job_id})
+
+    def _prepare_program(self, job, lang) -> bool:
+        """Build a compiled program once (cached by language, flags and source); False on CE."""
+        job_id = job.get("job")
+        job["filename"] = lang["source"]
+        if not lang.get("compile"):
+            return True  # an interpreter started per test (PyPy): nothing to build
+        command = lang["compile"]
+        key = hashlib.sha256(json.dumps([command, job.get("source", "")]).encode("utf-8", "surrogatepass")).hexdigest()
+        if job.get("binary"):
+            self.binaries[key] = ("ok", base64.b64decode(job["binary"]), 0.0)
+        cached = self.binaries.get(key)
+        if cached is None:
+            build = {"mode": "command", "files": {lang["source"]: job.get("source", "")},
+                     "stdout_return_bytes": 1 << 16, "_collect_binary": lang["binary"]}
+            limits = job.get("compile_limits") or {"cpu_s": 30, "wall_s": 60, "memory_mb": 2048,
+                                                   "output_bytes": 256 << 20}
+            res = self.run_once(build, {"input": ""}, limits, {"argv": command}, lang["source"])
+            seconds = res.get("wall_s", 0.0)
+            if res.get("exit_code") == 0 and not res.get("signal") and res.get("binary"):
+                cached = ("ok", res["binary"], seconds)
+            else:
+                why = (res.get("stderr") or "") + (res.get("stdout") or "")
+                if res.get("timed_out") or res.get("cpu_killed"):
+                    why = f"the compiler exceeded its time limit ({limits['cpu_s']}s)\n" + why
+                elif res.get("mem_killed"):
+                    why = f"the compiler exceeded its memory limit ({limits['memory_mb']} MiB)\n" + why
+                elif res.get("lost"):
+                    why = res["lost"]
+                cached = ("ce", why.strip() or f"the compiler failed (exit code {res.get('exit_code')})", seconds)
+            if len(self.binaries) > 32:
+                self.binaries.pop(next(iter(self.binaries)))
+            self.binaries[key] = cached
+            hit = False
+        else:
+            hit = True
+        state, data, seconds = cached
+        info = {"type": "compiled", "job": job_id, "key": key, "ok": state == "ok", "seconds": seconds,
+                "cached": hit}
+        if state == "ok" and job.get("return_binary") and not hit and len(data) <= (32 << 20):
+            info["binary"] = base64.b64encode(data).decode("ascii")
+        self.send(info)
+        if state != "ok":
+            self.send({"type": "compile_error", "job": job_id, "error": {"type": "CompileError", "message": data,
+                                                                          "compiler": True}})
+            return False
+        job["_binary"], job["_binary_name"] = data, lang["binary"]
+        return True
 
     def probe(self) -> str:
         """Check that the filter really refuses a new process: 'active', or why not."""
@@ -1106,7 +1321,7 @@ _PRELOAD = ("collections", "itertools", "functools", "heapq", "bisect", "math", 
             "typing", "random", "fractions", "decimal", "dataclasses", "copy", "operator",
             "statistics", "datetime", "array", "hashlib", "io", "traceback", "linecache", "enum",
             "abc", "numbers", "textwrap", "unicodedata", "select", "threading", "atexit", "json",
-            "base64", "ctypes", "inspect", "ast", "importlib.util")
+            "base64", "ctypes", "importlib.util")
 
 
 def main(argv=None):
@@ -1148,6 +1363,8 @@ def main(argv=None):
         if op == "hello":
             runner.seccomp = msg.get("seccomp")
             runner.seccomp_reason = msg.get("seccomp_reason") or ""
+            for profile in (runner.seccomp or {}).values():
+                _prepared(profile)
             try:
                 runner.start_launcher()
                 runner.baseline = _used_bytes([runner.work_root, *runner.scratch])

@@ -109,6 +109,8 @@ class Worker:
             raise WorkerLost(f"unexpected first message from the runner: {str(msg)[:200]}")
         if msg.get("protocol") != runner_module.PROTOCOL:
             raise WorkerLost(f"runner protocol {msg.get('protocol')} != {runner_module.PROTOCOL}")
+        if msg.get("damaged"):
+            raise WorkerLost(f"the sandbox cannot give tests a clean box: {msg['damaged']}")
         self.info = msg
         return msg
 
@@ -235,6 +237,13 @@ class Pool:
                 threading.Thread(target=self._spawn, daemon=True).start()
             return
         self._idle.put(worker)
+
+    def worker_info(self) -> dict:
+        """What a live worker reported at start (runner version, filter, perf), if any is up."""
+        with self._lock:
+            for w in self._all:
+                return dict(w.info)
+        return {}
 
     @property
     def live(self) -> int:

@@ -66,7 +66,8 @@ def test_limits_tle_mle_ole(sandbox):
     assert verdicts(rep) == [Verdict.TLE]
     rep = sandbox.run(fn_job("import time\ndef nap():\n    time.sleep(30)\n", "assert nap() is None"))
     assert verdicts(rep) == [Verdict.TLE] and "wall" in rep.results[0].detail
-    rep = sandbox.run(fn_job("def hog():\n    return bytearray(400 << 20)\n", "assert len(hog()) > 0"))
+    # resident memory counts: 400 MiB written, not merely reserved
+    rep = sandbox.run(fn_job("def hog():\n    return len(b'x' * (400 << 20))\n", "assert hog() > 0"))
     assert verdicts(rep) == [Verdict.MLE]
     rep = sandbox.run(io_job("while True:\n    print('x' * 1000)\n", ("", "x")))
     assert verdicts(rep) == [Verdict.OLE]

@@ -74,6 +74,9 @@ def status(as_json: bool, start: bool) -> None:
                               for c in client.containers.list(all=True, filters={"label": LABEL})]
     except SandboxError as exc:
         data["engine"] = {"running": False, "error": str(exc)}
+    from sandbox.seccomp import profiles
+    filters, why = profiles()
+    data["syscall_filter"] = "compiled" if filters else f"unavailable: {why}"
     if start:
         with open_sandbox(settings, None, warn=warn) as sb:
             sb.start()
@@ -96,9 +99,15 @@ def status(as_json: bool, start: bool) -> None:
         console.print(f"engine: [red]not running[/] - {engine['error']}")
         console.print("candidates would run in the local sandbox (weaker isolation)")
     console.print(f"pool size: {settings.pool_size} (configured backend: {settings.backend})")
+    if data["syscall_filter"] == "compiled":
+        console.print("system-call filter: compiled (no new processes, signals only to the candidate itself)")
+    else:
+        console.print(f"system-call filter: [bold red]{data['syscall_filter']}[/] - processes a candidate "
+                      "starts are not refused", soft_wrap=True)
     if "pool" in data:
         p = data["pool"]
-        console.print(f"pool: {p['backend']}, {p['live']} live / {p['pool_size']}")
+        console.print(f"pool: {p['backend']}, {p['live']} live / {p['pool_size']}"
+                      + (f", filter {p['seccomp']}" if p.get("seccomp") else ""))
 
 
 @sandbox_group.command("selftest")
@@ -118,8 +127,12 @@ def selftest(as_json: bool, sandbox_choice: str | None) -> None:
         table.add_column("case")
         table.add_column("contained")
         table.add_column("detail", overflow="fold")
-        for case in report["cases"]:
-            table.add_row(case["name"], "[green]yes[/]" if case["contained"] else "[bold red]NO[/]", case["detail"])
+        from rich.text import Text
+
+        from ..textsafe import printable
+        for case in report["cases"]:  # details quote what hostile programs printed: data, never markup
+            table.add_row(Text(case["name"]), Text("yes", style="green") if case["contained"] else
+                          Text("NO", style="bold red"), Text(printable(case["detail"])))
         console.print(table)
         console.print(f"{report['contained']}/{report['total']} contained")
     sys.exit(0 if report["contained"] == report["total"] else 1)
