@@ -225,6 +225,20 @@ class Sandbox:
             verdicts[i] = (r.exit_code == 0, msg or ("checker: wrong answer" if r.exit_code else ""))
         return verdicts
 
+    def languages(self) -> list[dict]:
+        """Which languages of the table this sandbox can run, with their toolchain versions."""
+        from .languages import languages
+        table = list(languages().values())
+        tests = [TestCase(name=lang.id, argv=lang.version or ["true"]) for lang in table]
+        rep = self.run(Job(kind="command", tests=tests, limits=Limits(cpu_s=10, wall_s=20, memory_mb=512)))
+        out = []
+        for lang, r in zip(table, rep.results):
+            text = (r.stdout or r.stderr).strip().splitlines()
+            out.append({"id": lang.id, "name": lang.name, "available": r.passed,
+                        "version": text[0][:120] if r.passed and text else None,
+                        "compiled": lang.compiled, "extensions": lang.extensions})
+        return out
+
     def status(self) -> dict:
         pool = self.backend.pool
         data = {"backend": self.name, "pool_size": pool.size, "live": pool.live, "idle": pool.idle,

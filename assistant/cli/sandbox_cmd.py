@@ -57,9 +57,9 @@ def build(base: str | None, rootfs: Path | None, no_cache: bool, quiet: bool) ->
 
 @sandbox_group.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--start", is_flag=True, help="Also start the warm pool and report it.")
+@click.option("--start", is_flag=True, help="Also start the warm pool and report it, with the languages it runs.")
 def status(as_json: bool, start: bool) -> None:
-    """Report the Docker engine, the sandbox image and the warm pool."""
+    """Report the Docker engine, the sandbox image, its languages and the warm pool."""
     from sandbox.docker_backend import connect, image_info
 
     settings = load_settings().sandbox
@@ -81,6 +81,7 @@ def status(as_json: bool, start: bool) -> None:
         with open_sandbox(settings, None, warn=warn) as sb:
             sb.start()
             data["pool"] = sb.status()
+            data["languages"] = sb.languages()
             if sb.warning:
                 data["warning"] = sb.warning
     if as_json:
@@ -108,6 +109,9 @@ def status(as_json: bool, start: bool) -> None:
         p = data["pool"]
         console.print(f"pool: {p['backend']}, {p['live']} live / {p['pool_size']}"
                       + (f", filter {p['seccomp']}" if p.get("seccomp") else ""))
+        for lang in data["languages"]:
+            state = lang["version"] if lang["available"] else "[red]not installed[/] in this sandbox"
+            console.print(f"  {lang['id']:<7} {lang['name']:<22} {state}", markup=True, highlight=False)
 
 
 @sandbox_group.command("selftest")
