@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
-from rich.syntax import Syntax
-from rich.table import Table
 
-from ..config import load_settings
 from ..errors import UserError
 from . import console, err_console, main
 from .sandbox_cmd import sandbox_option, warn
@@ -58,6 +53,10 @@ def normalize_tests(snap, tests: list[str]) -> list[str]:
 
 
 def print_result(result, saved: Path | None, trace: Path | None, show_diffs: int = 3) -> None:
+    from rich.markup import escape
+    from rich.syntax import Syntax
+    from rich.table import Table
+
     from ..modes.fix.run import candidate_rows
 
     base = result.baseline
@@ -127,6 +126,11 @@ def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, b
     REPO defaults to the current directory; TEST_IDs (pytest node ids) or -k narrow which failing
     tests to fix (the whole suite still guards against regressions).
     """
+    import asyncio
+
+    from rich.markup import escape
+
+    from ..config import load_settings
     from ..modes.fix import FixConfig, prepared, result_json, run_fix, save_run
     from ..modes.fix.pytest_run import PytestOptions
     from ..modes.fix.run import apply_candidate, default_trace_path

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
-from ..config import load_settings
-from ..engine.events import Event
-from ..engine.search import SearchConfig
 from ..errors import UserError
 from . import console, err_console, main
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
+if TYPE_CHECKING:
+    from ..engine.events import Event
+
 
 def open_cli_model(spec: str | None):
     """The model a command asked for (or the configured default); errors are one line."""
+    from ..config import load_settings
     from ..models import open_model
     from ..models.base import ModelError
 
@@ -51,15 +50,22 @@ class Progress:
         self.quiet = quiet
 
     def __call__(self, event: Event) -> None:
+        from rich.markup import escape
+
+        from ..textsafe import printable
+
+        def safe(text: str | None) -> str:  # model and candidate text: shown, never markup
+            return escape(printable(text))
+
         if self.quiet:
             if event.type == "notice" and event.level != "info":
-                err_console.print(f"[yellow]{event.level}:[/] {event.message}", soft_wrap=True)
+                err_console.print(f"[yellow]{event.level}:[/] {safe(event.message)}", soft_wrap=True)
             return
         t = f"[dim]{event.t:6.1f}s[/]"
         if event.type == "node_created":
             origin = f"from {event.parent_id}" if event.parent_id else "new"
             if event.invalid:
-                err_console.print(f"{t} {event.node_id} ({origin}, round {event.round}): [red]no program[/] - {event.invalid}")
+                err_console.print(f"{t} {event.node_id} ({origin}, round {event.round}): [red]no program[/] - {safe(event.invalid)}")
             elif event.duplicate_of:
                 err_console.print(f"{t} {event.node_id} ({origin}): same program as {event.duplicate_of}, not rerun")
         elif event.type == "node_executed":
@@ -70,19 +76,24 @@ class Progress:
             err_console.print(f"{t} {event.node_id} ran: [{colour}]{event.passed}/{event.total} passed[/]{extra}{cpu}{ce}")
         elif event.type == "node_critiqued":
             score = f"{event.score}/5" if event.score is not None else "no score"
-            err_console.print(f"{t} {event.node_id} critic {score}: {event.summary}", soft_wrap=True)
+            err_console.print(f"{t} {event.node_id} critic {score}: {safe(event.summary)}", soft_wrap=True)
         elif event.type == "round_done":
             err_console.print(f"{t} [bold]round {event.round} done[/]: best {event.best_node_id} "
                               f"({event.best_pass_ratio:.0%} visible), beam {', '.join(event.beam)}")
         elif event.type == "notice":
             style = {"warning": "yellow", "error": "red"}.get(event.level, "cyan")
-            err_console.print(f"{t} [{style}]{event.level}:[/] {event.message}", soft_wrap=True)
+            err_console.print(f"{t} [{style}]{event.level}:[/] {safe(event.message)}", soft_wrap=True)
         elif event.type == "finished":
-            err_console.print(f"{t} finished: {event.stop_reason}")
+            err_console.print(f"{t} finished: {safe(event.stop_reason)}")
 
 
 def print_ranking(result, out: Path | None, trace: Path | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     from ..modes.solve import candidate_rows
+    from ..textsafe import printable
+
     rows = candidate_rows(result)
     table = Table(title=escape(f"{result.problem_id}: {result.method} with {result.model}"), title_justify="left")
     for col, kw in [("#", {"justify": "right"}), ("node", {}), ("visible", {"justify": "right"}),
@@ -98,7 +109,7 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
         critic = (f"{r['critic_score']}/5 " if r["critic_score"] is not None else "") + (r["critique"] or "")
         if r["compile_error"]:
             critic = "compile error: " + r["compile_error"].splitlines()[0]
-        table.add_row(str(r["rank"]), r["id"], vis, gen, cpu, mem, r["complexity"] or "-", critic[:120])
+        table.add_row(str(r["rank"]), r["id"], vis, gen, cpu, mem, r["complexity"] or "-", escape(printable(critic[:120])))
     console.print(table)
     invalid = sum(1 for n in result.nodes if n.status == "invalid")
     dup = sum(1 for n in result.nodes if n.status == "duplicate")
@@ -143,6 +154,12 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
     PROBLEM: an online-judge-tools directory, a Competitive Companion JSON file, a dataset record
     FILE.jsonl#ID, or a Markdown/text statement with sample blocks.
     """
+    import asyncio
+
+    from rich.markup import escape
+
+    from ..config import load_settings
+    from ..engine.search import SearchConfig
     from ..modes.solve import default_trace_path, result_json, solve
     from ..problems import load_problem
 
