@@ -80,8 +80,8 @@ def main(ctx: click.Context, verbose: int) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
-            from tui.app import run_app  # `orps` alone opens the terminal UI
-            run_app()
+            from .tui_cmd import run_tui  # `orps` alone opens the terminal UI
+            run_tui()
         else:
             click.echo(ctx.get_help())
 

@@ -201,8 +201,8 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
             raise UserError(f"{where}: the problem has no tests; a hint needs a check: add sample tests or pass "
                             "--tests FILE")
         if tui:
-            from tui.app import run_app  # the TUI drives the same hint session through its events
-            run_app(mode="hint", problem=prob, program=source, program_name=Path(program).name, config=config,
+            from .tui_cmd import run_tui  # the TUI drives the same hint session through its events
+            run_tui(mode="hint", problem=prob, program=source, program_name=Path(program).name, config=config,
                     model_spec=model_spec, student_spec=student_spec, sandbox_choice=sandbox_choice)
             return
         tutor = open_cli_model(model_spec)
