@@ -160,3 +160,24 @@ def test_a_missing_config_file_named_by_orps_config_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["solve", PROBLEM, "--sandbox", "local"],
                                 env={"ORPS_CONFIG": str(tmp_path / "typo.toml"), "XDG_DATA_HOME": str(tmp_path)})
     _one_line_error(result, f"ORPS_CONFIG={tmp_path / 'typo.toml'}", "no such file")
+
+
+def test_on_a_terminal_an_existing_output_file_is_replaced_only_after_a_yes(tmp_path, monkeypatch):
+    from assistant.cli import outputs
+    from assistant.errors import UserError
+
+    mine = tmp_path / "mine.py"
+    mine.write_text("# mine\n")
+    monkeypatch.setattr(outputs.sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(outputs.sys.stderr, "isatty", lambda: True)
+    asked = []
+    monkeypatch.setattr(outputs.click, "confirm", lambda text, **kw: asked.append(text) or False)
+    try:
+        outputs.check_output_file(mine, "--out", force=False)
+    except UserError as exc:
+        assert str(exc) == f"--out {mine}: not overwritten"
+    else:
+        raise AssertionError("a no must refuse")
+    monkeypatch.setattr(outputs.click, "confirm", lambda text, **kw: asked.append(text) or True)
+    outputs.check_output_file(mine, "--out", force=False)
+    assert asked == [f"{mine} exists: overwrite it?"] * 2 and mine.read_text() == "# mine\n"
