@@ -88,8 +88,8 @@ class ScriptedServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests += 1
                 text = scripted_reply(body.get("model", ""), body.get("messages") or [{"content": body.get("prompt", "")}])
-                key = "delta" if self.path.endswith("/chat/completions") else None
-                choice = {"index": 0, "delta": {"content": text}} if key else {"index": 0, "text": text}
+                chat = self.path.endswith("/chat/completions")
+                choice = {"index": 0, "delta": {"content": text}} if chat else {"index": 0, "text": text}
                 events = [{"choices": [choice]}, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
                           {"choices": [], "usage": {"prompt_tokens": 20, "completion_tokens": len(text.split())}}]
                 self.send_response(200)
