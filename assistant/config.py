@@ -51,8 +51,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides) -> Settings:
-    """Settings from file and environment; a broken file is a one-line UserError."""
+    """Settings from file and environment; a broken file, or an ORPS_CONFIG that names no file, is a
+    one-line UserError."""
     path = config_path()
+    if os.environ.get("ORPS_CONFIG") and not path.is_file():
+        what = "is a directory" if path.is_dir() else "no such file"
+        raise UserError(f"ORPS_CONFIG={os.environ['ORPS_CONFIG']}: {what} (create the config file or unset "
+                        "ORPS_CONFIG)")
     if path.is_file():
         try:
             tomllib.loads(path.read_text(encoding="utf-8"))

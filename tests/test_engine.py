@@ -100,6 +100,26 @@ async def test_duplicates_are_not_executed_or_critiqued_twice(local_sandbox):
     assert result.ranking == ["n0"]
 
 
+async def test_the_first_of_identical_programs_is_the_original_whichever_answer_comes_first(local_sandbox,
+                                                                                          tmp_path):
+    import asyncio
+
+    async def handler(req):
+        if is_critic(req):
+            return critic_reply(req, score_pass=4)
+        if req.options.seed == 0:  # n0's request (run seed 0): its answer arrives after n1's
+            await asyncio.sleep(0.5)
+        return block(CORRECT)
+
+    model = ScriptedModel(handler=handler)
+    trace = tmp_path / "run.jsonl"
+    result = await solve(ADD, model, local_sandbox, cfg(initial=2, rounds=0, parallel=2), trace=trace)
+    assert [(n.id, n.status, n.duplicate_of) for n in result.nodes] == [("n0", "critiqued", None),
+                                                                         ("n1", "duplicate", "n0")]
+    again = await solve(ADD, ReplayModel(trace), local_sandbox, cfg(initial=2, rounds=0, parallel=2))
+    assert again.ranking == result.ranking == ["n0"] and again.budget["calls"] == result.budget["calls"] == 3
+
+
 async def test_final_pick_prefers_passing_then_cheaper(local_sandbox):
     replies = {"n0": WRONG, "n1": SLOW, "n2": CORRECT}
 

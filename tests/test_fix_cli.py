@@ -33,7 +33,8 @@ def handler(req):
 @pytest.fixture()
 def env(tmp_path, monkeypatch):
     monkeypatch.setattr(fix_cmd, "open_cli_model", lambda spec: ScriptedModel(handler=handler))
-    return {"ORPS_RUNS_DIR": str(tmp_path / "runs"), "ORPS_CONFIG": str(tmp_path / "none.toml")}
+    (tmp_path / "empty.toml").touch()
+    return {"ORPS_RUNS_DIR": str(tmp_path / "runs"), "ORPS_CONFIG": str(tmp_path / "empty.toml")}
 
 
 @pytest.fixture()
@@ -112,3 +113,21 @@ def test_bad_input_is_one_line(env, tmp_path, setup, args, message):
 def test_commit_needs_apply(env, repo):
     res = fix(env, str(repo), "--commit")
     assert res.exit_code == 2 and "--commit needs --apply" in res.output
+
+
+def test_a_mistyped_repository_is_named(env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not inside a git repository
+    res = fix(env, "missing_repo")
+    assert res.exit_code == 2
+    assert res.output.strip() == ("orps: error: missing_repo: no such repository directory (and the current "
+                                  "directory is not in a git repository, so it is no test id either)")
+
+
+def test_an_existing_trace_file_needs_force(env, repo, tmp_path):
+    trace = tmp_path / "mine.jsonl"
+    trace.write_text("keep\n")
+    res = fix(env, str(repo), "--trace", str(trace), "--budget", "3", "--initial", "1", "--rounds", "0")
+    assert res.exit_code == 2 and "already exists; pass --force" in res.output and trace.read_text() == "keep\n"
+    res = fix(env, str(repo), "--trace", str(trace), "--force", "--budget", "3", "--initial", "1", "--rounds", "0")
+    assert res.exit_code == 0, res.output
+    assert trace.read_text().startswith('{"type":"header"')

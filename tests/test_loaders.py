@@ -269,6 +269,9 @@ BAD_INPUTS = {
         ["d.jsonl line 2", "expected a JSON object", "a list"]),
     "JSONL malformed line": lambda t: (_write(t / "d.jsonl", '{"id": "a"}\n{"id": \n') + "#b",
                                        ["d.jsonl line 2", "malformed JSON at column"]),
+    "JSONL broken line after the record": lambda t: (
+        _write(t / "d.jsonl", '{"id": "a", "kind": "stdio"}\n{"id": "b", \n') + "#a",
+        ["d.jsonl line 2", "malformed JSON at column"]),
     "repair record": lambda t: (fixture("dataset.jsonl") + "#fx/broken-repo",
                                 ["dataset.jsonl#fx/broken-repo", "record fx/broken-repo is a repair record: use `orps fix`"]),
     "unknown id, close match": lambda t: (fixture("dataset.jsonl") + "#fx/incc",
@@ -307,7 +310,7 @@ def test_bad_input_is_one_clear_user_error(case, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing file", "not UTF-8", "malformed JSON", "interactive",
-                                  "JSONL line not an object", "repair record", "unknown id, close match",
+                                  "JSONL line not an object", "JSONL broken line after the record", "repair record", "unknown id, close match",
                                   "empty dir", ".in without .out"])
 def test_bad_problem_through_the_cli_is_one_line_without_traceback(case, tmp_path):
     spec, fragments = BAD_INPUTS[case](tmp_path)

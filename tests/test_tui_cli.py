@@ -94,3 +94,24 @@ def test_solve_fix_and_hint_open_the_tui_with_tui_flag(calls, tmp_path):
     kw = calls[-1]
     assert kw["mode"] == "hint" and kw["program"].startswith("def running_max") and kw["program_name"] == "prog.py"
     assert kw["problem"].id == "running-max" and kw["config"].k == 2
+
+
+@pytest.mark.parametrize("spec, needle", [("foo:bar", "unknown model spec 'foo:bar'"),
+                                          ("replay:missing.jsonl", "no such trace file"),
+                                          ("embedded:missing.gguf", "no such model file"),
+                                          ("ollama:", "needs a model name")])
+def test_a_bad_model_is_one_line_before_any_ui(calls, spec, needle):
+    for args in (["tui", "--model", spec], ["tui", RUNNING_MAX, "--model", spec],
+                 ["solve", RUNNING_MAX, "--tui", "--model", spec]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"orps: error: --model {spec}: ") and needle in lines[0]
+    assert not calls
+
+
+def test_a_crashed_ui_exits_non_zero(monkeypatch):
+    import tui.app
+    monkeypatch.setattr(tui.app, "run_app", lambda **kw: 1)  # what run_app returns after Textual caught a crash
+    assert CliRunner().invoke(main, ["tui", "--no-companion"]).exit_code == 1
+    assert CliRunner().invoke(main, ["tui", RUNNING_MAX]).exit_code == 1

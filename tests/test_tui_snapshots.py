@@ -26,10 +26,11 @@ pytestmark = [pytest.mark.usefixtures("isolated_home"),
 
 
 @pytest.fixture
-def fixed_env(monkeypatch):
+def fixed_env(monkeypatch, isolated_home):
     """UTC clock for the recent-runs dates, a relative config path for the settings screen."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
+    (isolated_home / "orps.toml").touch()
     monkeypatch.setenv("ORPS_CONFIG", "orps.toml")
     yield
     monkeypatch.undo()

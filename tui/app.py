@@ -219,10 +219,11 @@ def run_app(mode: str = "start", problem: Problem | None = None, config: Any = N
             model_spec: str | None = None, sandbox_choice: str | None = None, original: str | None = None,
             companion: bool = True, repo: str | Path | None = None, tests: list[str] | None = None,
             keyword: str | None = None, program: str | None = None, program_name: str = "program.py",
-            student_spec: str | None = None) -> None:
+            student_spec: str | None = None) -> int:
     """Run the TUI: on the start screen (`mode` "start"), or straight on a job:
     "solve" (`problem`, `config`: SearchConfig), "fix" (`repo`, `tests`, `keyword`, `config`:
-    FixConfig) or "hint" (`program` source, `problem`, `config`: HintConfig, `student_spec`)."""
+    FixConfig) or "hint" (`program` source, `problem`, `config`: HintConfig, `student_spec`).
+    Returns the app's exit code: 0 after a normal quit, 1 after a crash."""
     app_kw: dict[str, Any] = dict(model_spec=model_spec, sandbox_choice=sandbox_choice, original=original,
                                   companion_port=-1 if companion else None)
     if mode not in ("start", "solve", "fix", "hint"):
@@ -252,6 +253,7 @@ def run_app(mode: str = "start", problem: Problem | None = None, config: Any = N
                                    program_name=program_name)
     with _logging_to_file():
         app.run()
+    return app.return_code or 0
 
 
 class _logging_to_file:

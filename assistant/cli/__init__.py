@@ -1,23 +1,44 @@
-"""The `orps` command line. Each command group lives in its own module and registers here."""
+"""The `orps` command line. Each command group lives in its own module and registers here.
+
+Start-up stays fast (`orps --version`, `orps judge --help`): this package and the command modules
+import only click at the top; rich, pydantic, the engine and the sandbox are imported inside the
+functions that use them (`benchmarks/cli_startup.py` measures it).
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
+from typing import Any
 
 import click
-from rich.console import Console
 
 from .. import __version__
 from ..errors import UserError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class _LazyConsole:
+    """A rich Console made on first use, so that importing the CLI does not import rich."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(highlight=False, **self._options)
+        return getattr(self._console, name)
+
+
+console: Any = _LazyConsole()
+err_console: Any = _LazyConsole(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print one clear line and exit: the shape of every user-facing error."""
-    err_console.print(f"[bold red]orps: error:[/] {message}", soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]orps: error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 
@@ -25,11 +46,17 @@ class OrpsGroup(click.Group):
     """Turns user errors (bad files, Docker down, missing image) into one line and exit 2."""
 
     def invoke(self, ctx: click.Context):
-        from sandbox.api import SandboxError
         try:
             return super().invoke(ctx)
-        except (UserError, SandboxError) as exc:
+        except UserError as exc:
             fail(str(exc))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise  # --help, usage errors: click's own handling
+        except Exception as exc:
+            from sandbox.api import SandboxError  # imported only when something failed
+            if isinstance(exc, SandboxError):
+                fail(str(exc))
+            raise
         except KeyboardInterrupt:
             err_console.print("orps: interrupted")
             sys.exit(130)
@@ -47,12 +74,14 @@ def main(ctx: click.Context, verbose: int) -> None:
     built-in llama.cpp model), executed against tests in an isolated Docker sandbox, critiqued
     from their real execution reports, and refined in a budgeted tree search.
     """
+    import logging
+
     logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
                         format="%(levelname)s %(name)s: %(message)s")
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
-            from tui.app import run_app  # `orps` alone opens the terminal UI
-            run_app()
+            from .tui_cmd import run_tui  # `orps` alone opens the terminal UI
+            run_tui()
         else:
             click.echo(ctx.get_help())
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
-from ..engine.search import SearchConfig
 from ..errors import UserError
 from . import err_console, main
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 
 def _problem_line(i: int, n: int, problem, rec: dict, resumed: bool) -> str:
+    from rich.markup import escape
+
     head = f"[{i}/{n}] {escape(problem.id)}:"
     if resumed:
         verdict = "[green]pass[/]" if rec.get("passed") else "[red]fail[/]"
@@ -62,7 +61,12 @@ def bench_cmd(report_files, dataset, limit, ids, method, model_spec, max_calls, 
     orps bench --dataset humaneval.jsonl --limit 20 --method bon --budget 4 --out bon.jsonl
     orps bench --report orps.jsonl bon.jsonl cot.jsonl
     """
+    import asyncio
+
+    from rich.markup import escape
+
     from .. import bench
+    from ..engine.search import SearchConfig
 
     if as_json and as_markdown:
         raise UserError("--json and --markdown: choose one output format")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
-from rich.syntax import Syntax
-from rich.table import Table
 
-from ..config import load_settings
 from ..errors import UserError
 from . import console, err_console, main
+from .outputs import check_output_file
 from .sandbox_cmd import sandbox_option, warn
 from .solve_cmd import Progress, open_cli_model
 
@@ -35,11 +31,21 @@ class FixProgress(Progress):
 
 
 def split_args(args: tuple[str, ...]) -> tuple[str, list[str]]:
-    """REPO (an existing directory, optional) and the test ids after it."""
+    """REPO (an existing directory, optional) and the test ids after it.
+
+    A first argument that names nothing on disk, outside any git repository, is a mistyped REPO,
+    not a test id: that is the error to report."""
     items = list(args)
     if items and "::" not in items[0] and Path(items[0]).is_dir():
         return items[0], items[1:]
+    if items and "::" not in items[0] and not Path(items[0]).exists() and not _in_git_repo(Path.cwd()):
+        raise UserError(f"{items[0]}: no such repository directory (and the current directory is not in a git "
+                        "repository, so it is no test id either)")
     return ".", items
+
+
+def _in_git_repo(path: Path) -> bool:
+    return any((p / ".git").exists() for p in (path, *path.parents))
 
 
 def normalize_tests(snap, tests: list[str]) -> list[str]:
@@ -58,6 +64,10 @@ def normalize_tests(snap, tests: list[str]) -> list[str]:
 
 
 def print_result(result, saved: Path | None, trace: Path | None, show_diffs: int = 3) -> None:
+    from rich.markup import escape
+    from rich.syntax import Syntax
+    from rich.table import Table
+
     from ..modes.fix.run import candidate_rows
 
     base = result.baseline
@@ -115,18 +125,27 @@ def print_result(result, saved: Path | None, trace: Path | None, show_diffs: int
               help="Apply patch N of the last `orps fix` run on REPO to the working tree (no new search).")
 @click.option("--commit", is_flag=True, help="With --apply: commit the patch on a new branch.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path), help="Write the run trace here.")
+@click.option("--force", is_flag=True, help="Let --trace replace an existing file.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the test environment image even if it is cached.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--tui", is_flag=True, help="Watch the search and apply a patch in the terminal UI.")
 @sandbox_option
 def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, beam, parallel, seed, per_test_timeout,
-            as_json, apply_rank, commit, trace_path, rebuild_env, quiet, tui, sandbox_choice) -> None:
+            as_json, apply_rank, commit, trace_path, force, rebuild_env, quiet, tui, sandbox_choice) -> None:
     """Propose patches for REPO's failing pytest tests, run each against the whole suite in the
     sandbox, and rank them. Your working tree is not touched until you --apply one.
 
     REPO defaults to the current directory; TEST_IDs (pytest node ids) or -k narrow which failing
     tests to fix (the whole suite still guards against regressions).
+
+    Exit status: 0 when the top patch fixes every target with no regressions (or no test fails, or
+    --apply succeeded), 1 when no patch does, 2 for bad input.
     """
+    import asyncio
+
+    from rich.markup import escape
+
+    from ..config import load_settings
     from ..modes.fix import FixConfig, prepared, result_json, run_fix, save_run
     from ..modes.fix.pytest_run import PytestOptions
     from ..modes.fix.run import apply_candidate, default_trace_path
@@ -152,10 +171,12 @@ def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, b
                                         beam=beam, parallel=parallel, seed=seed).items() if v is not None}
     config = FixConfig(**overrides, pytest=PytestOptions(per_test_timeout=per_test_timeout))
     if tui:
-        from tui.app import run_app  # the TUI drives the same fix mode through its events
-        run_app(mode="fix", repo=repo, tests=list(tests) or None, keyword=keyword, config=config,
+        from .tui_cmd import run_tui  # the TUI drives the same fix mode through its events
+        run_tui(mode="fix", repo=repo, tests=list(tests) or None, keyword=keyword, config=config,
                 model_spec=model_spec, sandbox_choice=sandbox_choice)
         return
+    if trace_path is not None:
+        check_output_file(trace_path, "--trace", force)
     model = open_cli_model(model_spec)
     say = (lambda s: None) if (quiet or as_json) else (lambda s: err_console.print(escape(s), soft_wrap=True))
     trace = None

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
-from rich.text import Text
 
-from ..engine.events import Event
 from ..errors import UserError
 from . import console, err_console, main
 from .judge_cmd import read_solution
 from .sandbox_cmd import cli_sandbox, sandbox_option
 from .solve_cmd import Progress, open_cli_model
+
+if TYPE_CHECKING:
+    from ..engine.events import Event
 
 MAX_FAILING_SHOWN = 5
 
@@ -30,6 +30,8 @@ class HintProgress(Progress):
     """The solve progress lines, plus the hint mode's own stages (all on stderr)."""
 
     def __call__(self, event: Event) -> None:
+        from rich.markup import escape
+
         if self.quiet or event.type in ("node_created", "node_executed", "node_critiqued", "round_done", "notice",
                                         "finished"):
             if event.type != "finished":
@@ -56,6 +58,8 @@ class HintProgress(Progress):
 
 
 def _failing_summary(result, program: str) -> None:
+    from rich.text import Text
+
     check = result.check
     if check.compile_error:
         s = check.syntax
@@ -98,6 +102,8 @@ def _validation_text(h) -> tuple[str, str]:
 
 
 def print_result(result, program: str, level: int, show_dropped: bool, show_repair: bool) -> None:
+    from rich.text import Text
+
     from ..modes.hint import LEVELS
     _failing_summary(result, program)
     if result.status == "correct":
@@ -177,6 +183,10 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
     Exit status: 0 when hints are shown or the program already passes, 1 when no hint survived,
     2 for bad input (missing files, no tests, a model or sandbox that cannot start).
     """
+    import asyncio
+
+    from rich.markup import escape
+
     from ..modes.hint import HintConfig, hint, hint_problem, result_json
 
     if problem_spec is None and tests_spec is None:
@@ -191,8 +201,8 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
             raise UserError(f"{where}: the problem has no tests; a hint needs a check: add sample tests or pass "
                             "--tests FILE")
         if tui:
-            from tui.app import run_app  # the TUI drives the same hint session through its events
-            run_app(mode="hint", problem=prob, program=source, program_name=Path(program).name, config=config,
+            from .tui_cmd import run_tui  # the TUI drives the same hint session through its events
+            run_tui(mode="hint", problem=prob, program=source, program_name=Path(program).name, config=config,
                     model_spec=model_spec, student_spec=student_spec, sandbox_choice=sandbox_choice)
             return
         tutor = open_cli_model(model_spec)

@@ -7,28 +7,21 @@ import re
 import sys
 from pathlib import Path
 
-import click
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
-from sandbox.api import ExecutionReport, TestCase, TestResult, Verdict
-from sandbox.judge import excerpt_lines
+import click
 
 from ..errors import UserError
-from ..problems import Problem, load_problem
-from ..problems.loaders import read_text
 from . import console, err_console, main
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
-VERDICT_STYLE = {
-    Verdict.AC: "bold green",
-    Verdict.WA: "bold red",
-    Verdict.TLE: "bold yellow",
-    Verdict.MLE: "bold magenta",
-    Verdict.RE: "bold red",
-    Verdict.OLE: "bold yellow",
-    Verdict.CE: "bold blue",
-}
+if TYPE_CHECKING:
+    from sandbox.api import ExecutionReport, TestCase, TestResult
+
+    from ..problems import Problem
+
+VERDICT_STYLE = {"AC": "bold green", "WA": "bold red", "TLE": "bold yellow", "MLE": "bold magenta",
+                 "RE": "bold red", "OLE": "bold yellow", "CE": "bold blue"}
 
 # solutions run as Python; these are other languages a user may point us at by mistake
 _OTHER_LANGUAGES = {".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".java", ".kt", ".rs", ".go", ".js", ".ts",
@@ -37,6 +30,8 @@ _OTHER_LANGUAGES = {".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".java", ".kt", "
 
 def read_solution(spec: str) -> str:
     """The solution's source; a missing, unreadable or non-Python file is a one-line UserError."""
+    from ..problems.loaders import read_text
+
     path = Path(spec).expanduser()
     if path.is_dir():
         raise UserError(f"{spec}: is a directory, not a solution file")
@@ -59,6 +54,8 @@ def _tests_for(problem: Problem, problem_spec: str, hidden: bool) -> list[TestCa
 
 
 def _lines_excerpt(text: str | None, max_lines: int = 3, width: int = 60) -> str:
+    from sandbox.judge import excerpt_lines
+
     if text is None:
         return "(none)"
     return excerpt_lines(text, max_lines, width) or "(empty)"
@@ -87,6 +84,8 @@ def _test_line(code: str, traceback: str | None) -> str:
 
 def describe(result: TestResult, test: TestCase, kind: str, filename: str) -> str:
     """The detail column: what the test checked and why it failed."""
+    from sandbox.api import Verdict
+
     if result.verdict is Verdict.AC:
         return result.detail
     lines: list[str] = []
@@ -144,6 +143,11 @@ def _mb(kb: int | None) -> str:
 
 def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase], filename: str,
                  repeat: int) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from sandbox.api import TestCase
+
     if report.compile_error is None:
         table = Table(show_edge=False, pad_edge=False, header_style="bold")
         table.add_column("test", overflow="fold")
@@ -154,7 +158,7 @@ def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase
         table.add_column("detail", overflow="fold", ratio=1)
         for r in report.results:
             test = tests[r.index] if r.index < len(tests) else TestCase(name=r.name)
-            table.add_row(Text(r.name or f"#{r.index + 1}"), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict]),
+            table.add_row(Text(r.name or f"#{r.index + 1}"), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict.value]),
                           _ms(r.cpu_ms), _ms(r.wall_ms), _mb(r.peak_rss_kb),
                           Text(describe(r, test, report.kind, filename)))
         console.print(table)
@@ -197,6 +201,10 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
     Exit status: 0 when every test passes, 1 when any fails, 2 for bad input (missing files, a
     problem without tests, Docker not running with --sandbox docker).
     """
+    from rich.text import Text
+
+    from ..problems import load_problem
+
     source = read_solution(solution)
     problem = load_problem(problem_spec)
     tests = _tests_for(problem, problem_spec, hidden)

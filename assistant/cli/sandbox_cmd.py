@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sandbox.api import SandboxError
-from sandbox.core import Sandbox, open_sandbox
-
-from ..config import load_settings
 from . import console, err_console, main
+
+if TYPE_CHECKING:
+    from sandbox.core import Sandbox
 
 sandbox_option = click.option(
     "--sandbox", "sandbox_choice", type=click.Choice(["auto", "docker", "local"]), default=None,
@@ -25,6 +25,10 @@ def warn(message: str) -> None:
 
 def cli_sandbox(choice: str | None) -> Sandbox:
     """Open the sandbox a command asked for; a local fallback is announced loudly on stderr."""
+    from sandbox.core import open_sandbox
+
+    from ..config import load_settings
+
     settings = load_settings().sandbox
     return open_sandbox(settings, choice, warn=warn)
 
@@ -44,6 +48,8 @@ def build(base: str | None, rootfs: Path | None, no_cache: bool, quiet: bool) ->
     """Build the sandbox image (orps-sandbox) from sandbox/Dockerfile."""
     from sandbox.docker_backend import build_image, connect
 
+    from ..config import load_settings
+
     settings = load_settings().sandbox
     client = connect()
 
@@ -60,7 +66,11 @@ def build(base: str | None, rootfs: Path | None, no_cache: bool, quiet: bool) ->
 @click.option("--start", is_flag=True, help="Also start the warm pool and report it, with the languages it runs.")
 def status(as_json: bool, start: bool) -> None:
     """Report the Docker engine, the sandbox image, its languages and the warm pool."""
+    from sandbox.api import SandboxError
+    from sandbox.core import open_sandbox
     from sandbox.docker_backend import connect, image_info
+
+    from ..config import load_settings
 
     settings = load_settings().sandbox
     data: dict = {"configured_backend": settings.backend, "image": settings.image, "pool_size": settings.pool_size}

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
-from ..config import load_settings
-from ..engine.events import Event
-from ..engine.search import SearchConfig
 from ..errors import UserError
 from . import console, err_console, main
+from .outputs import check_output_file, write_output
 from .sandbox_cmd import cli_sandbox, sandbox_option
+
+if TYPE_CHECKING:
+    from ..engine.events import Event
 
 
 def open_cli_model(spec: str | None):
     """The model a command asked for (or the configured default); errors are one line."""
+    from ..config import load_settings
     from ..models import open_model
     from ..models.base import ModelError
 
@@ -51,15 +51,22 @@ class Progress:
         self.quiet = quiet
 
     def __call__(self, event: Event) -> None:
+        from rich.markup import escape
+
+        from ..textsafe import printable
+
+        def safe(text: str | None) -> str:  # model and candidate text: shown, never markup
+            return escape(printable(text))
+
         if self.quiet:
             if event.type == "notice" and event.level != "info":
-                err_console.print(f"[yellow]{event.level}:[/] {event.message}", soft_wrap=True)
+                err_console.print(f"[yellow]{event.level}:[/] {safe(event.message)}", soft_wrap=True)
             return
         t = f"[dim]{event.t:6.1f}s[/]"
         if event.type == "node_created":
             origin = f"from {event.parent_id}" if event.parent_id else "new"
             if event.invalid:
-                err_console.print(f"{t} {event.node_id} ({origin}, round {event.round}): [red]no program[/] - {event.invalid}")
+                err_console.print(f"{t} {event.node_id} ({origin}, round {event.round}): [red]no program[/] - {safe(event.invalid)}")
             elif event.duplicate_of:
                 err_console.print(f"{t} {event.node_id} ({origin}): same program as {event.duplicate_of}, not rerun")
         elif event.type == "node_executed":
@@ -70,19 +77,24 @@ class Progress:
             err_console.print(f"{t} {event.node_id} ran: [{colour}]{event.passed}/{event.total} passed[/]{extra}{cpu}{ce}")
         elif event.type == "node_critiqued":
             score = f"{event.score}/5" if event.score is not None else "no score"
-            err_console.print(f"{t} {event.node_id} critic {score}: {event.summary}", soft_wrap=True)
+            err_console.print(f"{t} {event.node_id} critic {score}: {safe(event.summary)}", soft_wrap=True)
         elif event.type == "round_done":
             err_console.print(f"{t} [bold]round {event.round} done[/]: best {event.best_node_id} "
                               f"({event.best_pass_ratio:.0%} visible), beam {', '.join(event.beam)}")
         elif event.type == "notice":
             style = {"warning": "yellow", "error": "red"}.get(event.level, "cyan")
-            err_console.print(f"{t} [{style}]{event.level}:[/] {event.message}", soft_wrap=True)
+            err_console.print(f"{t} [{style}]{event.level}:[/] {safe(event.message)}", soft_wrap=True)
         elif event.type == "finished":
-            err_console.print(f"{t} finished: {event.stop_reason}")
+            err_console.print(f"{t} finished: {safe(event.stop_reason)}")
 
 
 def print_ranking(result, out: Path | None, trace: Path | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     from ..modes.solve import candidate_rows
+    from ..textsafe import printable
+
     rows = candidate_rows(result)
     table = Table(title=escape(f"{result.problem_id}: {result.method} with {result.model}"), title_justify="left")
     for col, kw in [("#", {"justify": "right"}), ("node", {}), ("visible", {"justify": "right"}),
@@ -98,7 +110,7 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
         critic = (f"{r['critic_score']}/5 " if r["critic_score"] is not None else "") + (r["critique"] or "")
         if r["compile_error"]:
             critic = "compile error: " + r["compile_error"].splitlines()[0]
-        table.add_row(str(r["rank"]), r["id"], vis, gen, cpu, mem, r["complexity"] or "-", critic[:120])
+        table.add_row(str(r["rank"]), r["id"], vis, gen, cpu, mem, r["complexity"] or "-", escape(printable(critic[:120])))
     console.print(table)
     invalid = sum(1 for n in result.nodes if n.status == "invalid")
     dup = sum(1 for n in result.nodes if n.status == "duplicate")
@@ -110,11 +122,15 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
     if result.unverified:
         console.print("[yellow]unverified:[/] the problem has no tests; the result was checked only on generated tests")
     if out is not None:
-        console.print(f"best solution ({result.best_node_id}) written to {out}")
+        console.print(f"best solution ({result.best_node_id}) written to {escape(str(out))}")
     elif not rows:
         console.print("[red]no runnable candidate[/]")
+    best = result.best
+    if best is not None and best.execution is not None and best.execution.passed < best.execution.total:
+        console.print(f"[yellow]the best candidate fails {best.execution.total - best.execution.passed} of "
+                      f"{best.execution.total} visible tests[/]")
     if trace is not None:
-        console.print(f"trace: {trace}  (replay with --model replay:{trace})", soft_wrap=True)
+        console.print(escape(f"trace: {trace}  (replay with --model replay:{trace})"), soft_wrap=True)
 
 
 @main.command("solve")
@@ -132,17 +148,27 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
 @click.option("--no-generated-tests", is_flag=True, help="Do not ask the model for extra tests.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema in the README).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the best solution here (default: a new file).")
+@click.option("--force", is_flag=True, help="Let --out and --trace replace existing files.")
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path), help="Write the run trace here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--tui", is_flag=True, help="Watch the search in the terminal UI.")
 @sandbox_option
 def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, parallel,
-              seed, no_generated_tests, as_json, out, trace_path, quiet, tui, sandbox_choice) -> None:
+              seed, no_generated_tests, as_json, out, force, trace_path, quiet, tui, sandbox_choice) -> None:
     """Search for solutions to PROBLEM and rank them by real execution.
 
     PROBLEM: an online-judge-tools directory, a Competitive Companion JSON file, a dataset record
     FILE.jsonl#ID, or a Markdown/text statement with sample blocks.
+
+    Exit status: 0 when the best candidate passes every visible test, 1 when it does not (or there
+    is no runnable candidate, or the problem has no tests to verify it), 2 for bad input.
     """
+    import asyncio
+
+    from rich.markup import escape
+
+    from ..config import load_settings
+    from ..engine.search import SearchConfig
     from ..modes.solve import default_trace_path, result_json, solve
     from ..problems import load_problem
 
@@ -155,9 +181,13 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
         overrides["generated_tests"] = False
     config = SearchConfig(**overrides)
     if tui:
-        from tui.app import run_app  # the TUI consumes the same engine API
-        run_app(mode="solve", problem=prob, config=config, model_spec=model_spec, sandbox_choice=sandbox_choice)
+        from .tui_cmd import run_tui  # the TUI consumes the same engine API
+        run_tui(mode="solve", problem=prob, config=config, model_spec=model_spec, sandbox_choice=sandbox_choice)
         return
+    # every file this run writes is checked before the search, so nothing fails after it
+    check_output_file(output_path(prob.id, out), "--out" if out else "output", force)
+    if trace_path is not None:
+        check_output_file(trace_path, "--trace", force)
     trace = trace_path or default_trace_path(settings.runs_dir, prob, method)
     model = open_cli_model(model_spec)
     with cli_sandbox(sandbox_choice) as sb:
@@ -168,12 +198,24 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
             result = asyncio.run(solve(prob, model, sb, config, on_event=Progress(quiet or as_json), trace=trace))
         finally:
             asyncio.run(model.aclose())
-    written = None
+    written, write_error = None, None
     if result.best is not None and result.best.code:
         written = output_path(prob.id, out)
-        written.write_text(result.best.code, encoding="utf-8")
+        try:
+            write_output(written, result.best.code, "--out" if out else "output")
+        except UserError as exc:  # show the result first: the search is not lost
+            written, write_error = None, exc
     if as_json:
         click.echo(json.dumps(result_json(result, written, trace), indent=2))
     else:
         print_ranking(result, written, trace)
-    sys.exit(0 if result.best is not None else 1)
+    if write_error is not None:
+        raise write_error
+    sys.exit(0 if pick_passes(result) else 1)
+
+
+def pick_passes(result) -> bool:
+    """The exit-status rule: a pick that passes every visible test (at least one)."""
+    best = result.best
+    return best is not None and best.execution is not None and best.execution.total > 0 \
+        and best.execution.passed == best.execution.total

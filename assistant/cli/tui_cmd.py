@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import UserError
 from . import main
 from .sandbox_cmd import sandbox_option
+
+
+def check_model_option(spec: str | None) -> None:
+    """A --model that names no usable model is a one-line error before the UI takes the screen."""
+    if spec is None:
+        return
+    from ..models import check_spec
+    from ..models.base import ModelError
+
+    try:
+        check_spec(spec)
+    except ModelError as exc:
+        raise UserError(f"--model {spec}: {exc}") from None
+
+
+def run_tui(**kw: Any) -> None:
+    """Run the terminal UI; a crash inside it (Textual prints the traceback) exits non-zero."""
+    import tui.app
+
+    check_model_option(kw.get("model_spec"))
+    code = tui.app.run_app(**kw)
+    if code:
+        sys.exit(code)
 
 
 @main.command("tui")
@@ -37,7 +62,6 @@ def tui_cmd(target, model_spec, method, max_calls, max_tokens, max_wall_s, round
     statement, recent runs, and problems pushed by Competitive Companion (127.0.0.1:27121 by
     default; the port is in the settings).
     """
-    from tui.app import run_app
     from tui.prefs import load_prefs
 
     from ..problems import load_problem
@@ -50,7 +74,7 @@ def tui_cmd(target, model_spec, method, max_calls, max_tokens, max_wall_s, round
     if target is None:
         if overrides:
             raise UserError("budget and search options need a PROBLEM (or set them in the settings screen)")
-        run_app(model_spec=model_spec, sandbox_choice=sandbox_choice, original=original_code,
+        run_tui(model_spec=model_spec, sandbox_choice=sandbox_choice, original=original_code,
                 companion=not no_companion)
         return
     path = Path(target).expanduser()
@@ -66,13 +90,13 @@ def tui_cmd(target, model_spec, method, max_calls, max_tokens, max_wall_s, round
         values = {k: getattr(prefs, k) for k in fix_keys} | {k: v for k, v in overrides.items() if k in fix_keys}
         if "method" in overrides:
             raise UserError("--method is for solving problems; fix mode has its own patch search") from None
-        run_app(mode="fix", repo=path, config=FixConfig(**values), **common)
+        run_tui(mode="fix", repo=path, config=FixConfig(**values), **common)
         return
     if program is not None:
         from ..modes.hint import HintConfig
         source = read_text(program, str(program))
         config = HintConfig(max_level=4, max_tutor_calls=overrides.get("max_calls", prefs.max_calls))
-        run_app(mode="hint", problem=problem, program=source, program_name=program.name, config=config, **common)
+        run_tui(mode="hint", problem=problem, program=source, program_name=program.name, config=config, **common)
         return
     config = prefs.search_config(**overrides)
-    run_app(mode="solve", problem=problem, config=config, original=original_code, **common)
+    run_tui(mode="solve", problem=problem, config=config, original=original_code, **common)

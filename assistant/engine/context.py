@@ -17,6 +17,7 @@ from sandbox.api import ExecutionReport, Job
 from sandbox.core import Sandbox
 
 from ..models.base import Completion, GenerationOptions, Message, ModelBackend, ModelError
+from ..models.replay import ReplayMiss
 from ..problems.model import Problem
 from .budget import Budget, BudgetExhausted
 from .events import BudgetUpdate, Event, ModelText, Notice
@@ -74,6 +75,7 @@ class EngineContext:
         self.stream = stream
         self.stop = stop  # set by a front end: no new model call starts
         self.notices: list[str] = []
+        self.replay_ended: str | None = None  # why a replay stopped: the recording had no more answers
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -122,6 +124,11 @@ class EngineContext:
         except BudgetExhausted:
             self.budget.release()
             raise
+        except ReplayMiss as exc:
+            self.budget.release()  # no model was asked: not a call
+            if not exc.answered:
+                raise  # nothing of this run is in the trace: the run's one clear error
+            raise BudgetExhausted(self._replay_end(exc)) from None
         except ModelError:
             self.budget.settle(0, 0)
             self._budget_event()
@@ -132,6 +139,17 @@ class EngineContext:
         self.budget.settle(completion.prompt_tokens, completion.completion_tokens)
         self._budget_event(completion.tokens_per_s)
         return completion
+
+    def _replay_end(self, exc: ReplayMiss) -> str:
+        """The stop reason of a replay that ran past its recording, announced once per run."""
+        if self.replay_ended is None:
+            self.replay_ended = "the replayed trace has no more recorded answers"
+            recorded = exc.recorded_config.get("max_calls")
+            budget = f" (recorded with a budget of {recorded} calls, replayed with {self.budget.max_calls})" \
+                if recorded is not None and recorded != self.budget.max_calls else ""
+            self.notice(f"replay: no recorded answer for the next request{budget}; the run stops where the "
+                        f"recording ends. First unanswered: {exc}", "warning")
+        return self.replay_ended
 
     async def execute(self, job: Job) -> ExecutionReport:
         t0 = self.now()

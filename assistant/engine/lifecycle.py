@@ -61,6 +61,23 @@ async def critique(ctx: EngineContext, node: Node, messages: list[Message], temp
     ctx.emit(NodeCritiqued(node_id=node.id, score=result.score, summary=result.summary(), node=node))
 
 
+class InOrder:
+    """Concurrent developments of one batch pass one point in batch order: the check for a
+    duplicate program. Which of two identical answers counts as the original (and gets executed
+    and critiqued under its id) then never depends on which answer arrived first, so a replay
+    asks exactly what the recorded run asked."""
+
+    def __init__(self, n: int) -> None:
+        self._passed = [asyncio.Event() for _ in range(n)]
+
+    async def wait_turn(self, i: int) -> None:
+        for event in self._passed[:i]:
+            await event.wait()
+
+    def passed(self, i: int) -> None:
+        self._passed[i].set()
+
+
 async def develop_all(developments: Iterable[Awaitable[Node | None]]) -> list[Node]:
     """Run node developments concurrently. Every one finishes; then a budget stop or the first
     other error is raised (after the others' nodes are recorded by their own code)."""

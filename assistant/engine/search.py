@@ -23,7 +23,7 @@ from .budget import BudgetExhausted
 from .context import EngineContext
 from .critic import format_report
 from .events import Finished, NodeExecuted
-from .lifecycle import announce, ask, close_round, critique, develop_all
+from .lifecycle import InOrder, announce, ask, close_round, critique, develop_all
 from .extract import normalized_hash
 from .node import Execution, Node, TestOutcome
 from .programmer import (completion_prompt, completion_stops, first_messages, lineage, parse_chat_reply,
@@ -117,6 +117,8 @@ class Spec:
     messages: list[Message] | None = None
     prompt: str | None = None
     program_prefix: str = ""
+    order: InOrder | None = None  # its batch's turns for the duplicate check
+    index: int = 0
 
 
 class Engine:
@@ -251,6 +253,8 @@ class Engine:
             return None
         self._models_ok = True
         self._first_answer.set()
+        if spec.order is not None:
+            await spec.order.wait_turn(spec.index)
         if spec.messages is not None:
             extracted = parse_chat_reply(self.problem, completion.text)
         else:
@@ -273,6 +277,8 @@ class Engine:
                 self.by_hash[node.code_hash] = node.id
         self.nodes[node.id] = node
         announce(self.ctx, node)
+        if spec.order is not None:
+            spec.order.passed(spec.index)
         if node.status in ("invalid", "duplicate"):
             return node
         await self._execute(node)
@@ -373,7 +379,17 @@ class Engine:
                        self._seed(node.id, 1))
 
     async def _run_specs(self, specs: list[Spec]) -> list[Node]:
-        return await develop_all(self._develop(s) for s in specs)
+        order = InOrder(len(specs))
+        for i, spec in enumerate(specs):
+            spec.order, spec.index = order, i
+        return await develop_all(self._develop_in_turn(s) for s in specs)
+
+    async def _develop_in_turn(self, spec: Spec) -> Node | None:
+        try:
+            return await self._develop(spec)
+        finally:  # whatever happened to it, the nodes after it may pass
+            if spec.order is not None:
+                spec.order.passed(spec.index)
 
     # ------------------------------------------------------------------ analysis between rounds
 

@@ -15,6 +15,7 @@ Examples: `embedded?n_ctx=8192`, `embedded:model.gguf?chat=1`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError, ModelRequest, TextCallback
@@ -85,8 +86,8 @@ def _typed(scheme: str, raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def open_model(spec: str, **opts: Any) -> ModelBackend:
-    """The backend a model spec names; errors are one-line `ModelError`s."""
+def _parse(spec: str, opts: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(scheme, rest, typed options) of a model spec; a malformed spec is a one-line `ModelError`."""
     spec = (spec or "").strip()
     scheme, colon, rest = spec.partition(":")
     scheme, spec_opts = (_split_options(scheme) if not colon else (scheme, {}))
@@ -96,24 +97,40 @@ def open_model(spec: str, **opts: Any) -> ModelBackend:
     if scheme not in _OPTIONS:
         raise ModelError(f"unknown model spec '{spec}': use one of {', '.join(SPEC_FORMS)}")
     options = _typed(scheme, {**spec_opts, **opts})
+    if scheme == "ollama" and not rest:
+        raise ModelError("ollama spec needs a model name: ollama:NAME")
+    if scheme == "openai" and not rest.rpartition("#")[0]:
+        raise ModelError(f"openai spec '{spec}' needs servers and a model: openai:URL[,URL...]#MODEL")
+    if scheme == "replay" and not rest:
+        raise ModelError("replay spec needs a trace file: replay:TRACE.jsonl")
+    return scheme, rest, options
+
+
+def check_spec(spec: str) -> None:
+    """Check a model spec without opening the model (no model load, no connection): its form,
+    its options, and that a named model or trace file exists. Errors are one-line `ModelError`s."""
+    scheme, rest, _ = _parse(spec, {})
+    if scheme in ("embedded", "replay") and rest:
+        path = Path(rest).expanduser()
+        what = "model file (expected a .gguf file)" if scheme == "embedded" else "trace file"
+        if not path.is_file():
+            raise ModelError(f"{path}: no such {what}")
+
+
+def open_model(spec: str, **opts: Any) -> ModelBackend:
+    """The backend a model spec names; errors are one-line `ModelError`s."""
+    scheme, rest, options = _parse(spec, opts)
     if scheme == "embedded":
         return EmbeddedModel(rest or None, **options)
     if scheme == "ollama":
-        if not rest:
-            raise ModelError("ollama spec needs a model name: ollama:NAME")
         return OllamaModel(rest, **options)
     if scheme == "openai":
         urls, _, model = rest.rpartition("#")
-        if not urls:
-            raise ModelError(f"openai spec '{spec}' needs servers and a model: "
-                             "openai:URL[,URL...]#MODEL")
         return OpenAICompatModel(urls.split(","), model, **options)
-    if not rest:
-        raise ModelError("replay spec needs a trace file: replay:TRACE.jsonl")
     return ReplayModel(rest, **options)
 
 
 __all__ = ["Completion", "EmbeddedModel", "GenerationOptions", "Message", "ModelBackend",
            "ModelError", "ModelRequest", "OllamaModel", "OpenAICompatModel", "RecordingModel",
            "ReplayModel", "ScriptedModel", "SPEC_FORMS", "TextCallback", "TraceWriter",
-           "open_model"]
+           "check_spec", "open_model"]

@@ -2,7 +2,10 @@
 
 Requests match on `ModelRequest.key()` (kind + messages/prompt + every generation option,
 seed included). Identical requests recorded several times are answered in recorded order; a
-request the trace does not hold is a `ModelError` naming the trace and previewing the prompt.
+request the trace does not hold is a `ReplayMiss` (a `ModelError`) naming the trace and previewing
+the prompt. No model is asked for it: the engine does not count it as a call, and once the replay
+has answered something a miss ends the run where the recording ends (a replay at a larger
+budget than recorded, say) instead of failing request after request.
 """
 
 from __future__ import annotations
@@ -72,6 +75,16 @@ def load_trace(path: str | Path) -> tuple[dict[str, Any], list[_Entry]]:
     return header, entries
 
 
+class ReplayMiss(ModelError):
+    """The trace holds no (more) answers for a request. `answered`: requests this replay had
+    answered before; `recorded_config`: the search settings the trace was recorded with."""
+
+    def __init__(self, message: str, answered: int, recorded_config: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.answered = answered
+        self.recorded_config = recorded_config or {}
+
+
 class ReplayModel(ModelBackend):
     """Answers from a recorded trace; capabilities are those recorded in its header."""
 
@@ -91,6 +104,7 @@ class ReplayModel(ModelBackend):
             self._pending[key].append(entry)
             self._counts[key] += 1
         self._entries = entries
+        self.answered = 0
 
     @property
     def spec(self) -> str:
@@ -124,8 +138,10 @@ class ReplayModel(ModelBackend):
         key = request.key()
         queue = self._pending.get(key)
         if not queue:
-            raise ModelError(self._unmatched(request, key))
+            options = self.header.get("options") or {}
+            raise ReplayMiss(self._unmatched(request, key), self.answered, options.get("config"))
         entry = queue.popleft()
+        self.answered += 1
         if entry.error is not None:
             raise ModelError(entry.error)
         response = entry.response.model_copy()

@@ -147,9 +147,11 @@ class _StdioRecord(_Record):
     hidden: list[_HiddenSample] = Field(default_factory=list)
 
 
-def _parse_jsonl(path: Path, display: str):
-    """Yield (line number, object) for each non-blank line; a bad line is a UserError."""
+def _parse_jsonl(path: Path, display: str) -> list[tuple[int, dict]]:
+    """(line number, object) for each non-blank line. The whole file is read first: a bad line is
+    a UserError even when the record asked for comes before it."""
     text = read_text(path, display)
+    records = []
     # split on "\n" only: str.splitlines would also break on U+2028 and friends inside JSON strings
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -161,7 +163,8 @@ def _parse_jsonl(path: Path, display: str):
         if not isinstance(obj, dict):
             raise UserError(f"{display} line {lineno}: expected a JSON object (one record per line), "
                             f"found {_json_type(obj)}")
-        yield lineno, obj
+        records.append((lineno, obj))
+    return records
 
 
 def _id_hint(record_id: str, ids: list[str]) -> str:
@@ -192,7 +195,7 @@ def load_dataset_record(path: Path, record_id: str, display: str | None = None) 
 
 
 def _jsonl_without_id(path: Path, display: str) -> Problem:
-    records = list(_parse_jsonl(path, display))
+    records = _parse_jsonl(path, display)
     ids = [str(obj["id"]) for _, obj in records if obj.get("id") is not None]
     if len(records) == 1:
         return problem_from_record(records[0][1], display)
