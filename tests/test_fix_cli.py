@@ -17,7 +17,7 @@ TESTS = ("from rect import area, perimeter\n\n\ndef test_area():\n    assert are
          "def test_perimeter():\n    assert perimeter(2, 3) == 10\n")
 FIX = "Multiply.\nrect.py\n<<<<<<< SEARCH\n    return w + h\n=======\n    return w * h\n>>>>>>> REPLACE\n"
 JSON_KEYS = {"schema", "mode", "repo", "scope", "head", "branch", "dirty", "uncommitted", "environment", "status",
-             "baseline", "targets", "localization", "model", "model_can_chat", "best", "candidates", "invalid_edits",
+             "baseline", "targets", "suite_errors", "localization", "model", "model_can_chat", "best", "candidates", "invalid_edits",
              "duplicates", "stop_reason", "budget", "notices", "trace", "saved_run"}
 CANDIDATE_KEYS = {"rank", "id", "parent", "round", "strategy", "edit_format", "files", "diff", "diff_lines",
                   "targets_fixed", "targets_total", "fixed", "still_failing", "regressions", "new_failures",

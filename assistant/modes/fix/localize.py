@@ -271,6 +271,14 @@ def _tokens(text: str) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
+def error_line(run: TestRun) -> str:
+    """pytest's explanation of a failure in one line: the first `E ` line of its report, else its message."""
+    for ln in run.text.splitlines():
+        if ln.startswith("E ") and ln[1:].strip():
+            return ln[1:].strip()[:200]
+    return (run.message or "").strip().splitlines()[0][:200] if (run.message or "").strip() else ""
+
+
 def failure_text(run: TestRun, limit: int = 1200) -> str:
     body = run.text.strip() or run.message
     if len(body) > limit:

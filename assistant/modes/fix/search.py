@@ -12,6 +12,7 @@ suspect function from a "fixed version" prompt, and the samples are ranked by ex
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ class FixResult(BaseModel):
     environment: dict[str, Any] = Field(default_factory=dict)
     baseline: SuiteRun | None = None
     targets: list[TestRun] = Field(default_factory=list)
+    suite_errors: list[TestRun] = Field(default_factory=list, description="collection errors that are not targets")
     status: Literal["all_pass", "fixed", "partial", "not_fixed"] = "not_fixed"
     model: str = ""
     can_chat: bool = True
@@ -315,20 +317,40 @@ class FixEngine:
         under = [x for x in run.tests if x.id.startswith(tid + "[") or x.id.startswith(tid + "::")]
         return bool(under) and all(x.ok for x in under)
 
+    def target_groups(self) -> list[list[str]]:
+        """Target ids in the pytest runs that judge them: the tests and modules together, each broken
+        directory alone (pytest loads a directory's conftest.py at start-up when it is named on the
+        command line, and a failing one stops the run before any report is written)."""
+        rest = [t.id for t in self.targets if not t.directory_level]
+        return ([rest] if rest else []) + [[t.id] for t in self.targets if t.directory_level]
+
+    async def _run_targets(self, files: dict[str, str]) -> dict[str, SuiteRun]:
+        opts = self.config.pytest
+
+        async def one(group: list[str]) -> SuiteRun:
+            return read_report(await self.ctx.execute(pytest_job(self.env, group, files, opts)), group)
+
+        groups = self.target_groups()
+        runs = await asyncio.gather(*(one(g) for g in groups))
+        return {tid: run for g, run in zip(groups, runs) for tid in g}
+
     async def _execute(self, node: Node, patch: Patch) -> None:
         files = patch.new_files()
         opts = self.config.pytest
-        target_run = read_report(await self.ctx.execute(pytest_job(self.env, self.target_ids, files, opts)),
-                                 self.target_ids)
-        rep = CandidateReport(error=target_run.error)
+        runs = await self._run_targets(files)
+        first = runs[self.target_ids[0]]
+        rep = CandidateReport(error=first.error)
         for tid in self.target_ids:
-            (rep.targets_fixed if self._target_ok(target_run, tid) else rep.targets_failing).append(tid)
-        by_id = target_run.by_id()
+            (rep.targets_fixed if self._target_ok(runs[tid], tid) else rep.targets_failing).append(tid)
+        found: dict[str, TestRun] = {}
+        for tid in self.target_ids:
+            run = runs[tid]
+            t = run.by_id().get(tid) or next((x for x in run.tests if x.id.startswith(tid) and not x.ok), None)
+            if t is not None:
+                found[tid] = t
         for tid in rep.targets_failing:
-            t = by_id.get(tid)
-            if t is None:
-                t = next((x for x in target_run.tests if x.id.startswith(tid) and not x.ok), None)
-            rep.failures[tid] = failure_text(t, 900) if t is not None else f"{tid}: not reported ({target_run.error})"
+            t = found.get(tid)
+            rep.failures[tid] = failure_text(t, 900) if t is not None else f"{tid}: not reported ({runs[tid].error})"
         if rep.targets_fixed:
             suite = read_report(await self.ctx.execute(pytest_job(self.env, self.suite_selection, files, opts)),
                                 self.suite_selection)
@@ -350,7 +372,7 @@ class FixEngine:
         self.reports[node.id] = rep
         outcomes = []
         for tid in self.target_ids:
-            t = by_id.get(tid)
+            t = found.get(tid)
             if tid in rep.targets_fixed:
                 outcomes.append(TestOutcome(name=tid, verdict="AC"))
             else:
@@ -358,8 +380,9 @@ class FixEngine:
                     "error", "collection_error")) else "WA"
                 outcomes.append(TestOutcome(name=tid, verdict=verdict, detail=(t.message if t else rep.error or "")[:300],
                                             traceback=(t.text[-2000:] if t else None)))
-        node.execution = Execution(visible=outcomes, elapsed_ms=target_run.wall_s * 1000,
-                                   sandbox_error=rep.error if rep.error and not target_run.tests else None)
+        unique = list({id(r): r for r in runs.values()}.values())
+        node.execution = Execution(visible=outcomes, elapsed_ms=sum(r.wall_s for r in unique) * 1000,
+                                   sandbox_error=rep.error if rep.error and not first.tests else None)
         node.status = "executed"
         node.outcome_score = len(rep.targets_fixed) / max(1, len(self.target_ids))
         self.ctx.emit(NodeExecuted(node_id=node.id, passed=len(rep.targets_fixed), total=len(self.target_ids),
