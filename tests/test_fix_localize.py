@@ -168,3 +168,64 @@ def test_host_pip_configuration_is_carried_into_the_build(tmp_path, monkeypatch)
     cert_copy = parser.get("global", "cert")
     assert cert_copy.startswith("/tmp/orps-build/") and files[cert_copy.rsplit("/", 1)[1]] == cert.read_bytes()
     assert not parser.has_option("global", "find-links")  # host directories the build cannot see
+
+
+def test_setup_py_is_asked_through_the_build_backend_and_unread_sources_are_named(tmp_path):
+    files = {
+        "setup.py": "from setuptools import setup\nsetup(name='tool', install_requires=['psutil'])\n",
+        "setup.cfg": "[bdist_wheel]\nuniversal = 1\n",          # holds no dependencies: setup.py still counts
+        "requirements/test.txt": "pytest-mock==3.14\n",
+        "tests/requirements.txt": "pexpect\n",
+        "docs/requirements.txt": "sphinx\n",
+        "tox.ini": "[testenv]\ndeps =\n    pytest<8\ncommands = pytest\n",
+        "pytest.ini": "[pytest]\nminversion = 7.0\n",
+        "Pipfile": "[packages]\nrequests = '*'\n",
+        "test_x.py": "def test_x():\n    pass\n",
+    }
+    snap = snapshot(materialize(files, tmp_path / "repo"))
+    try:
+        deps = collect_dependencies(snap)
+    finally:
+        snap.cleanup()
+    assert deps.query == "setup.py" and "setup.py" in deps.sources
+    assert deps.requirements == ["pytest", "pytest-timeout", "pytest-mock==3.14", "pytest>=7.0"]
+    assert deps.sources == ["requirements/test.txt", "setup.cfg", "setup.py"]
+    assert len(deps.notes) == 3
+    assert deps.notes[0].startswith("tox.ini: its [testenv] deps are not read")
+    assert deps.notes[1].startswith("Pipfile: ")
+    assert deps.notes[2].startswith("tests/requirements.txt: not read")
+    assert "setup.py" in {name for name, _ in deps.digest_input}
+
+
+@pytest.mark.parametrize("pyproject, query", [
+    ('[build-system]\nrequires = ["hatchling"]\n[project]\nname = "a"\ndynamic = ["dependencies"]\n',
+     "pyproject.toml (dynamic dependencies)"),
+    ('[build-system]\nrequires = ["poetry-core"]\n[tool.poetry.dependencies]\npython = "^3.9"\n',
+     "pyproject.toml [build-system] (no [project] table)"),
+    ('[build-system]\nrequires = ["hatchling"]\n[project]\nname = "a"\ndependencies = ["attrs"]\n', None),
+])
+def test_the_build_backend_is_asked_when_dependencies_are_not_static(tmp_path, pyproject, query):
+    snap = snapshot(materialize({"pyproject.toml": pyproject, "test_x.py": "def test_x():\n    pass\n"},
+                                tmp_path / "repo"))
+    try:
+        assert collect_dependencies(snap).query == query
+    finally:
+        snap.cleanup()
+
+
+def test_the_build_backends_metadata_gives_requirements_with_test_extras(tmp_path):
+    import json
+
+    from assistant.modes.fix import image_helper
+
+    report = {"install": [{"metadata": {
+        "name": "Tool_Kit", "version": "1.0", "provides_extra": ["test", "docs", "all"],
+        "requires_dist": ["psutil>=5", 'colorama; sys_platform == "win32"', 'backports.zoneinfo; python_version < "3.0"',
+                          'pytest==7.4.4; extra == "test"', 'tool-kit[all]; extra == "test"',
+                          'sphinx; extra == "docs"', 'rich[jupyter]>=13; extra == "all"']}}]}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    out = tmp_path / "requirements.txt"
+    out.write_text("pytest\n")
+    assert image_helper.requirements(str(tmp_path / "report.json"), str(out), ["test", "tests", "dev"]) == 0
+    # markers evaluated for this interpreter; the test extra, and the extra it pulls in by self-reference
+    assert out.read_text().splitlines() == ["pytest", "psutil>=5", "pytest==7.4.4", "rich[jupyter]>=13"]

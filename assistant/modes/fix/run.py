@@ -199,7 +199,7 @@ async def run_fix(prep: Prepared, model: ModelBackend, config: FixConfig, tests:
     snap, env, sb = prep.snap, prep.env, prep.sandbox
     result = FixResult(repo=str(snap.root), scope=snap.scope, head=snap.head, branch=snap.branch,
                        dirty=snap.dirty, modified=snap.modified, untracked=snap.untracked,
-                       environment={"backend": env.backend, "image": env.image, "python": env.python,
+                       environment={"backend": env.backend, "image": env.image, "python": env.python, "pytest": env.pytest_version,
                                     "description": env.description, "notes": env.notes},
                        model=model.spec, can_chat=bool(model.can_chat), config=config)
     early: list[tuple[str, str]] = [(note, "warning") for note in env.notes]

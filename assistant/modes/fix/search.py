@@ -182,8 +182,10 @@ class FixEngine:
         self.index = index
         self.loc = loc
         self.context = context
-        self.policy = EditPolicy(preferred_files=[f for f in loc.files if not is_test_file(f)],
-                                 editable_tests={t.id for t in targets if t.outcome == "collection_error"})
+        broken = [t.id for t in targets if t.outcome == "collection_error"]
+        # a test module that fails to import may be edited; so may a broken directory's conftest.py
+        editable = set(broken) | {f"{d}/{name}" for d in broken for name in ("conftest.py", "__init__.py")}
+        self.policy = EditPolicy(preferred_files=[f for f in loc.files if not is_test_file(f)], editable_tests=editable)
         self.baseline_passing = baseline.passing_ids()
         self.baseline_ids = set(baseline.by_id())
         self.nodes: dict[str, Node] = {}
