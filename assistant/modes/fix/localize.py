@@ -65,6 +65,17 @@ class Definition:
     end: int             # 1-based last line
     indent: int
     signature: str = ""
+    def_line: int = 0    # 1-based line of the `def`/`class` keyword (after any decorators)
+    decorators: tuple[str, ...] = ()
+
+    @property
+    def decorated(self) -> bool:
+        return bool(self.decorators)
+
+    @property
+    def is_fixture(self) -> bool:
+        """A pytest fixture (`@pytest.fixture`, `@fixture(...)`): test set-up, not code under test."""
+        return any(re.match(r"^@\s*(pytest\.)?(yield_)?fixture\b", d) for d in self.decorators)
 
     @property
     def key(self) -> str:
@@ -94,8 +105,10 @@ def definitions(source: str, file: str = "") -> list[Definition]:
                     end -= 1
                 first = lines[target.start_point[0]] if target.start_point[0] < len(lines) else ""
                 sig = first.strip()
+                decorators = tuple(c.text.decode("utf-8", "replace").strip() for c in outer.children
+                                   if c.type == "decorator") if outer is not target else ()
                 out.append(Definition(file, name, qual, "class" if target.type == "class_definition" else "function",
-                                      start, end, outer.start_point[1], sig))
+                                      start, end, outer.start_point[1], sig, target.start_point[0] + 1, decorators))
                 body = target.child_by_field_name("body")
                 if body is not None:
                     visit(body, qual)

@@ -572,16 +572,16 @@ def completion_edit(target: Definition | None, prefix: str, continuation: str) -
     """The fixed definition: prefix + the model's continuation up to where the function ends."""
     if target is None:
         raise EditError("no target function for the completion")
-    text = prefix + continuation
-    lines = text.splitlines()
-    out = []
-    for i, ln in enumerate(lines):
-        if i > 0 and ln.strip() and not ln[0].isspace() and not ln.startswith((")", "]", "}")):
+    head = prefix.count("\n")  # the prefix's lines (decorators, signature, docstring) are ours
+    lines = (prefix + continuation).splitlines()
+    out = lines[:head]
+    for ln in lines[head:]:
+        if ln.strip() and not ln[0].isspace() and not ln.startswith((")", "]", "}")):
             break  # back at column 0: the function ended
         out.append(ln)
     while out and not out[-1].strip():
         out.pop()
     code = "\n".join(out) + "\n"
-    if len(out) <= prefix.count("\n"):
+    if len(out) <= head:
         raise EditError("the model wrote no function body")
     return Edit("definition", target.file, replace=code, target=target.qualname)
