@@ -153,10 +153,25 @@ def node_index(node_id: str) -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2) or 0)) if m else (0, 0)
 
 
-def final_key(report: CandidateReport, patch: Patch, node_id: str) -> tuple:
+def final_key(report: CandidateReport, patch: Patch, node_id: str, suspect_rank: int = 0) -> tuple:
+    """The final order. Among patches that fix no target, one in the most suspect code comes first (a
+    small change in an unrelated file is not a better guess); otherwise the smaller diff does."""
     time = round(report.suite_time_s, 1) if report.suite_time_s is not None else float("inf")
+    where = (patch.size, suspect_rank) if report.targets_fixed else (suspect_rank, patch.size)
     return (-len(report.targets_fixed), len(report.regressions) if report.suite_ran else 1_000_000,
-            len(report.new_failures), patch.size, time, node_index(node_id))
+            len(report.new_failures), *where, time, node_index(node_id))
+
+
+def changed_old_lines(old: str, new: str) -> list[int]:
+    """1-based lines of `old` that a change replaces or sits next to (an insertion touches its neighbours)."""
+    import difflib
+
+    out: list[int] = []
+    for tag, i1, i2, _j1, _j2 in difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(),
+                                                         autojunk=False).get_opcodes():
+        if tag != "equal":
+            out += list(range(i1 + 1, i2 + 1)) if i2 > i1 else [max(1, i1), i1 + 1]
+    return out
 
 
 @dataclass
@@ -213,9 +228,15 @@ class FixEngine:
         if not self.stop_reason:
             self.stop_reason = "search finished"
 
+    def suspect_rank(self, patch: Patch) -> int:
+        """How suspect the code a patch changes is: the rank of the best suspect it touches."""
+        ranks = [self.loc.rank_of(rel, changed_old_lines(old, new)) for rel, (old, new) in patch.changes.items()]
+        return min(ranks, default=len(self.loc.suspects))
+
     def ranking(self) -> list[str]:
         ids = [nid for nid, n in self.nodes.items() if nid in self.reports and n.status not in ("invalid", "duplicate")]
-        return sorted(ids, key=lambda nid: final_key(self.reports[nid], self.patches[nid], nid))
+        return sorted(ids, key=lambda nid: final_key(self.reports[nid], self.patches[nid], nid,
+                                                     self.suspect_rank(self.patches[nid])))
 
     # ------------------------------------------------------------------ development
 
