@@ -410,15 +410,34 @@ def commit_message(cand: dict[str, Any], targets: list[str]) -> str:
     body = [f"Changed: {', '.join(cand.get('files') or [])}."]
     if cand.get("critique"):
         body.append(cand["critique"])
-    suite = ""
-    if cand.get("suite_total") is not None:
-        suite = f"; full suite {cand['suite_passed']}/{cand['suite_total']} passing"
     regress = cand.get("regressions")
+    if regress is None or cand.get("suite_total") is None:
+        suite = "the full suite was not run on it (no target test passed)"
+    else:
+        suite = (f"{len(regress) if regress else 'no'} regression{'s' if len(regress or []) != 1 else ''}; "
+                 f"full suite {cand['suite_passed']}/{cand['suite_total']} passing")
     body.append(f"Found by orps fix (candidate {cand['id']}, rank {cand['rank']}): {len(fixed)}/{len(targets)} "
-                f"target tests pass, {'no' if not regress else len(regress)} regressions{suite}.")
+                f"target tests pass, {suite}.")
     if fixed:
         body.append("Fixed tests:\n" + "\n".join(f"- {t}" for t in fixed[:20]))
     return subject[:72] + "\n\n" + "\n\n".join(body) + "\n"
+
+
+def apply_warnings(cand: dict[str, Any], targets: list[str]) -> list[str]:
+    """What the user should know before relying on an applied patch: it fixes nothing, only part, or
+    breaks tests that passed."""
+    fixed, n = len(cand.get("fixed") or []), len(targets)
+    out = []
+    if fixed == 0:
+        out.append(f"patch #{cand['rank']} fixes 0 of the {n} target test{'s' if n != 1 else ''}; the full suite "
+                   "was not run on it")
+    elif fixed < n:
+        out.append(f"patch #{cand['rank']} fixes only {fixed} of the {n} target tests")
+    regress = cand.get("regressions") or []
+    if regress:
+        out.append(f"patch #{cand['rank']} breaks {len(regress)} test{'s' if len(regress) != 1 else ''} that passed "
+                   f"before: {', '.join(regress[:3])}{' ...' if len(regress) > 3 else ''}")
+    return out
 
 
 def apply_candidate(runs_dir: Path, repo: str | Path, rank: int, commit: bool = False) -> tuple[dict, ApplyResult]:
@@ -435,6 +454,7 @@ def apply_candidate(runs_dir: Path, repo: str | Path, rank: int, commit: bool = 
     hint = (cand.get("fixed") or ["patch"])[0].split("::")[-1]
     result = apply_patch(repo, changes, commit=commit, message=commit_message(cand, doc.get("targets") or []),
                          branch_hint=hint)
+    result.warnings = apply_warnings(cand, doc.get("targets") or [])
     return cand, result
 
 
