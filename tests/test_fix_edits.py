@@ -223,3 +223,24 @@ def test_a_nested_function_is_replaced_where_it_is(shop):
 def test_a_name_defined_as_several_methods_asks_for_a_search_replace_block(shop):
     with pytest.raises(EditError, match="defined in several places"):
         apply_edits(shop, parse_edits("```python\ndef total(self):\n    return 1\n```"))
+
+
+def test_blank_lines_that_open_a_search_or_replace_part_are_kept(snap):
+    patch = apply_edits(snap, parse_edits(sr("calc.py", "def add(a, b):\n    return a - b\n",
+                                             "\ndef add(a, b):\n    return a + b\n")))
+    assert "\n\n\n\ndef add(a, b):\n    return a + b\n" in patch.changes["calc.py"][1]
+
+
+def test_known_fix_blocks_turn_the_buggy_file_into_the_fixed_one_exactly(snap):
+    from assistant.modes.fix.oracle import _applies, _blocks, search_replace
+
+    fixed = CALC.replace("a - b", "a + b")
+    assert apply_edits(snap, parse_edits(search_replace("calc.py", CALC, fixed))).changes["calc.py"][1] == fixed
+    # repeated lines: one line of context matches two places, so the context grows until it does not
+    old, new = "x = 1\ny = 2\nx = 1\ny = 2\n", "x = 1\ny = 2\nx = 1\ny = 3\n"
+    assert not _applies(old, new, _blocks("conf.py", old, new, 1))
+    current = old
+    for e in parse_edits(search_replace("conf.py", old, new)):
+        assert current.count(e.search) == 1
+        current = current.replace(e.search, e.replace, 1)
+    assert current == new

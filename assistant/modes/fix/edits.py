@@ -96,7 +96,7 @@ def make_patch(changes: dict[str, tuple[str, str]], edit_format: str = "") -> Pa
 
 # --------------------------------------------------------------------------- reading a reply
 
-_SR = re.compile(r"^<{5,9} ?SEARCH\s*\n(.*?)^={5,9}\s*\n(.*?)^>{5,9} ?REPLACE\s*$", re.M | re.S)
+_SR = re.compile(r"^<{5,9} ?SEARCH[ \t]*\n(.*?)^={5,9}[ \t]*\n(.*?)^>{5,9} ?REPLACE[ \t]*$", re.M | re.S)
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.S)
 _PATHISH = re.compile(r"([\w./-]+\.[A-Za-z0-9]+)")
 
