@@ -107,3 +107,8 @@ def test_keyword_expressions_follow_pytests_grammar():
         keyword_matches("push and (rules", names)
     assert in_selection("tests", ["tests/rules/test_a.py::test_x"], None)        # a directory holding the selection
     assert not in_selection("tests/functional", ["tests/rules/test_a.py::test_x"], None)
+
+
+def test_a_keyword_naming_only_a_broken_directory_makes_it_the_target():
+    targets, outside = split_targets([ce("tests/functional"), ce("tests/other")], [], "functional")
+    assert [t.id for t in targets] == ["tests/functional"] and [t.id for t in outside] == ["tests/other"]

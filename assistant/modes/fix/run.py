@@ -129,19 +129,19 @@ def split_targets(failing: list[TestRun], tests: list[str], keyword: str | None)
     inside it), or when it is all that fails; otherwise it is reported, not scored."""
     from .pytest_run import in_selection
 
-    targets, outside = [], []
+    targets, outside, broken_dirs = [], [], []
     for t in failing:
         if t.outcome != "collection_error":
             targets.append(t)
         elif not in_selection(t.id, tests, keyword):
             outside.append(t)
         elif t.directory_level and not tests:
-            outside.append(t)
+            broken_dirs.append(t)
         else:
             targets.append(t)
-    if not targets and outside and not tests and not keyword:
-        return outside, []  # nothing else fails: the broken directories are the thing to fix
-    return targets, outside
+    if not targets and broken_dirs:
+        return broken_dirs, outside  # nothing else fails: the broken directories are the thing to fix
+    return targets, broken_dirs + outside
 
 
 async def baseline_runs(snap: Snapshot, env: TestEnvironment, sandbox: Sandbox, config: FixConfig,
