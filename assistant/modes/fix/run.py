@@ -32,7 +32,7 @@ from ...problems.model import Problem
 from .edits import Patch
 from .environment import TestEnvironment, docker_environment, local_environment
 from .localize import RepoIndex, build_context, error_line, localize
-from .pytest_run import SuiteRun, TestRun, pytest_job, read_report
+from .pytest_run import SuiteRun, TestRun, in_selection, pytest_job, read_report
 from .search import CandidateReport, FixConfig, FixEngine, FixResult
 from .workspace import ApplyResult, Snapshot, apply_patch, snapshot
 
@@ -127,8 +127,6 @@ def split_targets(failing: list[TestRun], tests: list[str], keyword: str | None)
     the selected files. A directory that fails to collect (its conftest.py, its package) stops tests
     the user may not have asked about: it is a target only when the selection names it (or a path
     inside it), or when it is all that fails; otherwise it is reported, not scored."""
-    from .pytest_run import in_selection
-
     targets, outside, broken_dirs = [], [], []
     for t in failing:
         if t.outcome != "collection_error":
@@ -166,8 +164,6 @@ async def baseline_runs(snap: Snapshot, env: TestEnvironment, sandbox: Sandbox, 
 
 def suite_error_notice(t: TestRun, selected: bool) -> str:
     """One line about a collection error that is not a target."""
-    from .localize import error_line
-
     what = "directory" if t.directory_level else "test module"
     why = error_line(t) or "collection failed"
     where = "outside the selected tests" if selected else "suite-level"
@@ -199,8 +195,8 @@ async def run_fix(prep: Prepared, model: ModelBackend, config: FixConfig, tests:
     snap, env, sb = prep.snap, prep.env, prep.sandbox
     result = FixResult(repo=str(snap.root), scope=snap.scope, head=snap.head, branch=snap.branch,
                        dirty=snap.dirty, modified=snap.modified, untracked=snap.untracked,
-                       environment={"backend": env.backend, "image": env.image, "python": env.python, "pytest": env.pytest_version,
-                                    "description": env.description, "notes": env.notes},
+                       environment={"backend": env.backend, "image": env.image, "python": env.python,
+                                    "pytest": env.pytest_version, "description": env.description, "notes": env.notes},
                        model=model.spec, can_chat=bool(model.can_chat), config=config)
     early: list[tuple[str, str]] = [(note, "warning") for note in env.notes]
     base = await baseline_runs(snap, env, sb, config, list(tests or []), keyword)
