@@ -12,6 +12,19 @@ from sandbox import Sandbox, SandboxSettings
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
+FIX_REPOS = Path(__file__).resolve().parent / "fixtures" / "fix_repos"
+
+# small repositories `orps fix` is tested on: their tests are data here, not part of this suite
+collect_ignore_glob = ["fixtures/*"]
+
+
+def fix_repo_files(name: str, changes: dict[str, str] | None = None) -> dict[str, str]:
+    """The files of a fixture repository ({relative path: content}), with some replaced."""
+    root = FIX_REPOS / name
+    files = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+             for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    files.update(changes or {})
+    return files
 
 
 def docker_ready(image: str = "orps-sandbox") -> str | None:

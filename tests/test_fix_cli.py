@@ -17,7 +17,7 @@ TESTS = ("from rect import area, perimeter\n\n\ndef test_area():\n    assert are
          "def test_perimeter():\n    assert perimeter(2, 3) == 10\n")
 FIX = "Multiply.\nrect.py\n<<<<<<< SEARCH\n    return w + h\n=======\n    return w * h\n>>>>>>> REPLACE\n"
 JSON_KEYS = {"schema", "mode", "repo", "scope", "head", "branch", "dirty", "uncommitted", "environment", "status",
-             "baseline", "targets", "localization", "model", "model_can_chat", "best", "candidates", "invalid_edits",
+             "baseline", "targets", "suite_errors", "localization", "model", "model_can_chat", "best", "candidates", "invalid_edits",
              "duplicates", "stop_reason", "budget", "notices", "trace", "saved_run"}
 CANDIDATE_KEYS = {"rank", "id", "parent", "round", "strategy", "edit_format", "files", "diff", "diff_lines",
                   "targets_fixed", "targets_total", "fixed", "still_failing", "regressions", "new_failures",
@@ -131,3 +131,38 @@ def test_an_existing_trace_file_needs_force(env, repo, tmp_path):
     res = fix(env, str(repo), "--trace", str(trace), "--force", "--budget", "3", "--initial", "1", "--rounds", "0")
     assert res.exit_code == 0, res.output
     assert trace.read_text().startswith('{"type":"header"')
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    ("plain", [], "not a git repository"),
+    ("repo", ["test_nope.py::test_x"], "no such test file"),
+    ("repo", ["--budget", "0"], "--budget"),
+    ("repo", ["--commit"], "--commit needs --apply"),
+])
+def test_bad_input_under_json_still_writes_a_json_error(env, tmp_path, setup, args, message):
+    if setup == "plain":
+        path = tmp_path / "plain"
+        path.mkdir()
+    else:
+        path = materialize({"rect.py": BUGGY, "test_rect.py": TESTS}, tmp_path / "r")
+    res = fix(env, str(path), "--json", *args)
+    assert res.exit_code == 2
+    doc = json.loads(res.stdout)
+    assert doc["schema"] == 1 and doc["status"] == "error" and message in doc["error"]
+    assert "Traceback" not in res.output
+
+
+def test_applying_a_patch_that_fixes_nothing_warns_and_its_commit_says_the_suite_did_not_run(env, repo, monkeypatch):
+    wrong = "Guess.\nrect.py\n<<<<<<< SEARCH\n    return w + h\n=======\n    return w - h\n>>>>>>> REPLACE\n"
+    monkeypatch.setattr(fix_cmd, "open_cli_model", lambda spec: ScriptedModel(
+        handler=lambda req: json.dumps({"analysis": "no", "suggestion": "multiply", "score": 1, "done": False})
+        if "strict reviewer" in req.messages[0].content else wrong))
+    res = fix(env, str(repo), "--budget", "2", "--initial", "1", "--rounds", "0")
+    assert res.exit_code == 1 and "not fixed" in res.stdout
+    res = fix(env, str(repo), "--apply", "1", "--commit", "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["warnings"] == ["patch #1 fixes 0 of the 1 target test; the full suite was not run on it"]
+    assert "warning: patch #1 fixes 0 of the 1 target test" in res.stderr
+    message = git.Repo(repo).head.commit.message
+    assert "the full suite was not run on it" in message and "no regressions" not in message

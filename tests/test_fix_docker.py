@@ -16,7 +16,7 @@ from assistant.modes.fix.pytest_run import PytestOptions
 from assistant.modes.fix.workspace import materialize, snapshot
 from sandbox import SandboxSettings
 
-from .conftest import docker_ready
+from .conftest import docker_ready, fix_repo_files
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow,
               pytest.mark.skipif(bool(docker_ready()), reason=str(docker_ready()))]
@@ -72,3 +72,40 @@ def test_a_failing_dependency_install_shows_pips_error(tmp_path):
     text = str(err.value)
     assert "installing the test dependencies (requirements.txt) failed" in text
     assert "Invalid requirement" in text and "\n" not in text
+
+
+TABLE_FIX = ("Pad by the visible width.\ntermtable/table.py\n<<<<<<< SEARCH\n"
+             "    return cell + \" \" * (width - len(cell))\n=======\n"
+             "    return cell + \" \" * (width - len(visible(cell)))\n>>>>>>> REPLACE\n")
+
+
+def test_setup_py_dependencies_and_its_pytest_pin_are_installed(tmp_path):
+    # termtable declares colorama and its pytest pin in setup.py only; its setup.cfg holds [bdist_wheel]
+    repo = materialize(fix_repo_files("termtable"), tmp_path / "termtable")
+    model = ScriptedModel(handler=lambda req: json.dumps({"analysis": "ok", "suggestion": "", "score": 5, "done": True})
+                          if "strict reviewer" in req.messages[0].content else TABLE_FIX)
+    config = FixConfig(initial=1, rounds=0, max_calls=2, pytest=PytestOptions(per_test_timeout=10))
+    with prepared(repo, SandboxSettings(pool_size=1), "docker") as prep:
+        assert prep.env.pytest_version == "8.3.5"           # the project's pin, not the latest release
+        assert "pytest 8.3.5" in prep.env.description and "setup.py" in prep.env.description
+        assert prep.env.notes == []
+        result = asyncio.run(run_fix(prep, model, config))
+    # colorama imports: only the two padding bugs fail
+    assert sorted(t.id for t in result.targets) == ["tests/test_table.py::test_pad_counts_visible_characters_only",
+                                                    "tests/test_table.py::test_render_highlighted_header_stays_aligned"]
+    assert result.status == "fixed" and result.environment["pytest"] == "8.3.5"
+
+
+def test_a_setup_py_the_build_backend_cannot_run_is_a_visible_notice(tmp_path):
+    files = fix_repo_files("termtable", {"setup.py": "raise SystemExit('this setup.py needs a private build helper')\n"})
+    repo = materialize(files, tmp_path / "broken-setup")
+    model = ScriptedModel(handler=lambda req: "I cannot tell.")
+    config = FixConfig(initial=1, rounds=0, max_calls=1, edit_retries=0)
+    with prepared(repo, SandboxSettings(pool_size=1), "docker") as prep:
+        [note] = prep.env.notes
+        assert note.startswith("setup.py: the build backend could not be asked for the project's dependencies")
+        assert "this setup.py needs a private build helper" in note
+        result = asyncio.run(run_fix(prep, model, config))
+    assert note in result.notices
+    # without colorama the test module cannot import: that is what there is to fix
+    assert [(t.id, t.outcome) for t in result.targets] == [("tests/test_table.py", "collection_error")]

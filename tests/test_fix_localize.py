@@ -168,3 +168,142 @@ def test_host_pip_configuration_is_carried_into_the_build(tmp_path, monkeypatch)
     cert_copy = parser.get("global", "cert")
     assert cert_copy.startswith("/tmp/orps-build/") and files[cert_copy.rsplit("/", 1)[1]] == cert.read_bytes()
     assert not parser.has_option("global", "find-links")  # host directories the build cannot see
+
+
+def test_setup_py_is_asked_through_the_build_backend_and_unread_sources_are_named(tmp_path):
+    files = {
+        "setup.py": "from setuptools import setup\nsetup(name='tool', install_requires=['psutil'])\n",
+        "setup.cfg": "[bdist_wheel]\nuniversal = 1\n",          # holds no dependencies: setup.py still counts
+        "requirements/test.txt": "pytest-mock==3.14\n",
+        "tests/requirements.txt": "pexpect\n",
+        "docs/requirements.txt": "sphinx\n",
+        "tox.ini": "[testenv]\ndeps =\n    pytest<8\ncommands = pytest\n",
+        "pytest.ini": "[pytest]\nminversion = 7.0\n",
+        "Pipfile": "[packages]\nrequests = '*'\n",
+        "test_x.py": "def test_x():\n    pass\n",
+    }
+    snap = snapshot(materialize(files, tmp_path / "repo"))
+    try:
+        deps = collect_dependencies(snap)
+    finally:
+        snap.cleanup()
+    assert deps.query == "setup.py" and "setup.py" in deps.sources
+    assert deps.requirements == ["pytest", "pytest-timeout", "pytest-mock==3.14", "pytest>=7.0"]
+    assert deps.sources == ["requirements/test.txt", "setup.cfg", "setup.py"]
+    assert len(deps.notes) == 3
+    assert deps.notes[0].startswith("tox.ini: its [testenv] deps are not read")
+    assert deps.notes[1].startswith("Pipfile: ")
+    assert deps.notes[2].startswith("tests/requirements.txt: not read")
+    assert "setup.py" in {name for name, _ in deps.digest_input}
+
+
+@pytest.mark.parametrize("pyproject, query", [
+    ('[build-system]\nrequires = ["hatchling"]\n[project]\nname = "a"\ndynamic = ["dependencies"]\n',
+     "pyproject.toml (dynamic dependencies)"),
+    ('[build-system]\nrequires = ["poetry-core"]\n[tool.poetry.dependencies]\npython = "^3.9"\n',
+     "pyproject.toml [build-system] (no [project] table)"),
+    ('[build-system]\nrequires = ["hatchling"]\n[project]\nname = "a"\ndependencies = ["attrs"]\n', None),
+])
+def test_the_build_backend_is_asked_when_dependencies_are_not_static(tmp_path, pyproject, query):
+    snap = snapshot(materialize({"pyproject.toml": pyproject, "test_x.py": "def test_x():\n    pass\n"},
+                                tmp_path / "repo"))
+    try:
+        assert collect_dependencies(snap).query == query
+    finally:
+        snap.cleanup()
+
+
+def test_the_build_backends_metadata_gives_requirements_with_test_extras(tmp_path):
+    import json
+
+    from assistant.modes.fix import image_helper
+
+    report = {"install": [{"metadata": {
+        "name": "Tool_Kit", "version": "1.0", "provides_extra": ["test", "docs", "all"],
+        "requires_dist": ["psutil>=5", 'colorama; sys_platform == "win32"', 'backports.zoneinfo; python_version < "3.0"',
+                          'pytest==7.4.4; extra == "test"', 'tool-kit[all]; extra == "test"',
+                          'sphinx; extra == "docs"', 'rich[jupyter]>=13; extra == "all"']}}]}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    out = tmp_path / "requirements.txt"
+    out.write_text("pytest\n")
+    assert image_helper.requirements(str(tmp_path / "report.json"), str(out), ["test", "tests", "dev"]) == 0
+    # markers evaluated for this interpreter; the test extra, and the extra it pulls in by self-reference
+    assert out.read_text().splitlines() == ["pytest", "psutil>=5", "pytest==7.4.4", "rich[jupyter]>=13"]
+
+
+def test_called_names_resolve_through_the_tests_imports_not_by_bare_name(tmp_path):
+    from assistant.modes.fix.pytest_run import TestRun
+
+    from .conftest import fix_repo_files
+
+    # shellfix has a get_new_command in every rule module; the test imports git_push's
+    snap = snapshot(materialize(fix_repo_files("shellfix"), tmp_path / "shellfix"))
+    try:
+        tid = "tests/rules/test_git_push.py::test_get_new_command[git push-git push --set-upstream origin feature]"
+        run = TestRun(id=tid, outcome="failed", text="tests/rules/test_git_push.py:29: in test_get_new_command\n"
+                      "    assert get_new_command(Command(script, OUTPUT)) == new\nE   AssertionError")
+        loc = localize(snap, [run])
+    finally:
+        snap.cleanup()
+    keys = [d.key for d in loc.suspects]
+    assert keys[0] == "shellfix/rules/git_push.py::get_new_command"
+    # what get_new_command calls: the decorated helper in its module and the shared utility
+    assert {"shellfix/rules/git_push.py::upstream_args", "shellfix/utils.py::replace_argument"} <= set(keys[:4])
+    assert not [k for k in keys if k.startswith(("shellfix/rules/git_checkout", "shellfix/rules/cd_mkdir",
+                                                 "shellfix/rules/sudo"))]
+    assert "tests/conftest.py::make_command" not in keys
+
+
+PKG = {
+    "pkg/__init__.py": "from .core import area\n",
+    "pkg/core.py": "def area(w, h):\n    return w + h\n\n\ndef perimeter(w, h):\n    return 2 * (w + h)\n\n\n"
+                   "class Shape:\n    def scale(self, k):\n        return self._grow(k)\n\n"
+                   "    def _grow(self, k):\n        return k\n",
+    "pkg/other.py": "def area(r):\n    return 3 * r * r\n\n\ndef perimeter(r):\n    return 6 * r\n",
+    "tests/test_pkg.py": "import pkg.core as core\nfrom pkg import area\nfrom pkg.core import Shape\n\n\n"
+                         "def test_all():\n    assert area(2, 3) == 6\n    assert core.perimeter(1, 1) == 4\n"
+                         "    assert Shape().scale(2) == 4\n",
+}
+
+
+def test_aliases_re_exports_and_methods_resolve_to_their_own_module(tmp_path):
+    from assistant.modes.fix.pytest_run import TestRun
+
+    snap = snapshot(materialize(PKG, tmp_path / "pkg"))
+    try:
+        run = TestRun(id="tests/test_pkg.py::test_all", outcome="failed", text="E   assert 5 == 6")
+        keys = [d.key for d in localize(snap, [run]).suspects]
+    finally:
+        snap.cleanup()
+    assert set(keys[:3]) == {"pkg/core.py::area", "pkg/core.py::perimeter", "pkg/core.py::Shape.scale"}
+    assert "pkg/core.py::Shape._grow" in keys                  # self._grow() from a suspect method
+    assert not [k for k in keys if k.startswith("pkg/other.py")]
+
+
+PLUGIN = {
+    "mylib/__init__.py": "",
+    "mylib/app.py": "def create_app(settings):\n    return {'name': settings['name'], 'debug': settings['debug']}\n",
+    "mylib/pytest_plugin.py": "import pytest\n\nfrom mylib.app import create_app\n\n\n@pytest.fixture\ndef app():\n"
+                              "    return create_app({'name': 'demo'})\n\n\n@pytest.fixture\ndef settings():\n"
+                              "    raise RuntimeError('no settings file')\n",
+    "test_app.py": "def test_app(app):\n    assert app['name'] == 'demo'\n",
+}
+
+
+def test_fixtures_are_suspects_only_when_the_traceback_ends_in_them(tmp_path):
+    from assistant.modes.fix.pytest_run import TestRun
+
+    snap = snapshot(materialize(PLUGIN, tmp_path / "plugin"))
+    try:
+        through = TestRun(id="test_app.py::test_app", outcome="error", text=(
+            "mylib/pytest_plugin.py:8: in app\n    return create_app({'name': 'demo'})\n"
+            "mylib/app.py:2: in create_app\n    return {'name': settings['name'], 'debug': settings['debug']}\n"
+            "E   KeyError: 'debug'"))
+        keys = [d.key for d in localize(snap, [through]).suspects]
+        assert keys == ["mylib/app.py::create_app"]             # the fixture it passed through is not a suspect
+        ends = TestRun(id="test_app.py::test_app", outcome="error", text=(
+            "mylib/pytest_plugin.py:13: in settings\n    raise RuntimeError('no settings file')\n"
+            "E   RuntimeError: no settings file"))
+        assert [d.key for d in localize(snap, [ends]).suspects] == ["mylib/pytest_plugin.py::settings"]
+    finally:
+        snap.cleanup()

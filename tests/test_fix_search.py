@@ -223,3 +223,37 @@ def test_a_recorded_run_replays_to_the_same_ranking(repo, tmp_path):
         again = asyncio.run(run_fix(prep, ReplayModel(trace), config))
     assert again.ranking == first.ranking and again.model.startswith("replay:")
     assert [again.patches[i].diff for i in again.ranking] == [first.patches[i].diff for i in first.ranking]
+
+
+def test_among_patches_that_fix_nothing_the_one_in_suspect_code_ranks_first(repo):
+    unrelated = sr("    return max(xs) - min(xs)\n", "    return max(xs) - min(xs)  # width\n")          # 2 lines
+    in_suspect = sr("    return sum(xs) / (len(xs) + 1)\n", "    n = len(xs) + 2\n    return sum(xs) / n\n")  # 3 lines
+    model = ScriptedModel(handler=by_strategy({0: unrelated, 1: in_suspect}))
+    result = run(repo, model, initial=2, max_calls=4)
+    rows = result_json(result)["candidates"]
+    assert [r["targets_fixed"] for r in rows] == [0, 0]
+    assert rows[0]["diff_lines"] == 3 and "n = len(xs) + 2" in rows[0]["diff"]
+
+
+def test_a_completion_only_model_reaches_a_decorated_helper_in_the_right_rule_module(tmp_path):
+    from .conftest import fix_repo_files
+
+    repo = materialize(fix_repo_files("shellfix"), tmp_path / "shellfix")
+    prompts = []
+
+    def handler(req):
+        prompts.append(req.prompt)
+        if req.prompt.endswith("@memoize\ndef upstream_args(output):\n"
+                               '    """The remote and branch git suggests, e.g. "origin feature"."""\n'):
+            return '    suggestion = output.split("git push --set-upstream ")[1]\n' \
+                   '    return " ".join(suggestion.split()[:2])\n\n\ndef get_new_command(command):\n'
+        return "    pass\n"
+    result = run(repo, ScriptedModel(handler=handler, can_chat=False), keyword="git_push", max_calls=6,
+                 completion_targets=3)
+    assert result.status == "fixed"
+    assert any("def upstream_args" in p for p in prompts)
+    assert not any("shellfix/rules/git_checkout.py" in p or "shellfix/rules/sudo.py" in p for p in prompts)
+    best = result.patches[result.best_node_id]
+    assert best.files == ["shellfix/rules/git_push.py"] and best.size == 2
+    new = best.changes["shellfix/rules/git_push.py"][1]
+    assert new.count("@memoize\ndef upstream_args(output):") == 1

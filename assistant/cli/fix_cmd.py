@@ -107,7 +107,35 @@ def print_result(result, saved: Path | None, trace: Path | None, show_diffs: int
         console.print(f"trace: {trace}", soft_wrap=True)
 
 
-@main.command("fix")
+def json_error(message: str) -> None:
+    """Under --json, bad input still leaves a JSON document on stdout (the one-line error goes to stderr)."""
+    click.echo(json.dumps({"schema": 1, "mode": "fix", "status": "error", "error": message}, indent=2))
+
+
+class FixCommand(click.Command):
+    """`orps fix`, whose --json promise holds for bad input too: usage errors and user errors print a
+    JSON error document on stdout before the usual one-line error and exit 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        as_json = "--json" in args  # the parser consumes `args`
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if as_json:
+                json_error(exc.format_message())
+            raise
+
+    def invoke(self, ctx: click.Context):
+        from sandbox.api import SandboxError
+        try:
+            return super().invoke(ctx)
+        except (UserError, SandboxError, click.UsageError) as exc:
+            if ctx.params.get("as_json"):
+                json_error(exc.format_message() if isinstance(exc, click.UsageError) else str(exc))
+            raise
+
+
+@main.command("fix", cls=FixCommand)
 @click.argument("args", nargs=-1, metavar="[REPO] [TEST_ID]...")
 @click.option("-k", "keyword", help="Only fix the failing tests matching this pytest -k expression.")
 @click.option("--model", "model_spec", help="embedded[:PATH.gguf] | ollama:NAME | openai:URL[,URL]#MODEL | replay:TRACE.jsonl")
@@ -158,9 +186,12 @@ def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, b
         if tests or keyword:
             raise click.UsageError("--apply N applies a patch from the last run; it takes no test selection")
         cand, applied = apply_candidate(settings.runs_dir, repo, apply_rank, commit=commit)
+        for text in applied.warnings:
+            err_console.print(f"[yellow]warning:[/] {escape(text)}", soft_wrap=True)
         if as_json:
             click.echo(json.dumps({"schema": 1, "applied": cand["id"], "rank": apply_rank, "files": applied.files,
-                                   "branch": applied.branch, "commit": applied.commit}, indent=2))
+                                   "branch": applied.branch, "commit": applied.commit,
+                                   "warnings": applied.warnings}, indent=2))
         else:
             console.print(f"applied patch #{apply_rank} ({cand['id']}) to {', '.join(applied.files)}")
             if applied.commit:

@@ -148,7 +148,8 @@ class FixJob(ModeJob):
             raise UserError(f"the saved run of {self.repo} changed since this search; nothing was applied - "
                             "run the search again")
         cand, applied = await asyncio.to_thread(apply_candidate, self.runs_dir, self.repo, rank)
-        return f"applied {node_id} (rank {rank}) to {', '.join(applied.files)}"
+        warned = "".join(f"; warning: {w}" for w in applied.warnings)
+        return f"applied {node_id} (rank {rank}) to {', '.join(applied.files)}{warned}"
 
 
 def _changed_lines(diff: str | None) -> int:

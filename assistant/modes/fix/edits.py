@@ -96,7 +96,7 @@ def make_patch(changes: dict[str, tuple[str, str]], edit_format: str = "") -> Pa
 
 # --------------------------------------------------------------------------- reading a reply
 
-_SR = re.compile(r"^<{5,9} ?SEARCH\s*\n(.*?)^={5,9}\s*\n(.*?)^>{5,9} ?REPLACE\s*$", re.M | re.S)
+_SR = re.compile(r"^<{5,9} ?SEARCH[ \t]*\n(.*?)^={5,9}[ \t]*\n(.*?)^>{5,9} ?REPLACE[ \t]*$", re.M | re.S)
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.S)
 _PATHISH = re.compile(r"([\w./-]+\.[A-Za-z0-9]+)")
 
@@ -201,13 +201,19 @@ def _check_file(snap: Snapshot, rel: str | None, policy: EditPolicy) -> str:
     return norm
 
 
-def _apply_definition(snap: Snapshot, index: RepoIndex, edit: Edit, policy: EditPolicy,
-                      current: dict[str, str]) -> None:
-    new_defs = [d for d in definitions(edit.replace) if "." not in d.qualname]
-    if not new_defs:
-        raise EditError("the code block holds no complete function or class definition")
-    block_lines = edit.replace.splitlines()
+def _find_definitions(snap: Snapshot, edit: Edit, policy: EditPolicy, current: dict[str, str],
+                      new_defs: list[Definition]) -> tuple[list[tuple[Definition, Definition]], list[Definition]]:
+    """Pair each new top-level definition with the one it replaces: ([(new, old)], [new without an old])."""
     hinted = _check_file(snap, edit.file, policy) if edit.file else None
+    if edit.target:  # a completion rewrites one known definition (nested or a method: by qualified name)
+        text = current.get(hinted, snap.read(hinted)) if hinted else None
+        old = next((d for d in definitions(text, hinted) if d.qualname == edit.target), None) if text else None
+        if old is None:
+            raise EditError(f"{edit.target} is not defined in {edit.file}")
+        nd = next((d for d in new_defs if d.name == old.name and d.kind == old.kind), None)
+        if nd is None:
+            raise EditError(f"the reply does not define {old.kind} {old.name}")
+        return [(nd, old)], []
     matched: list[tuple[Definition, Definition]] = []
     unmatched: list[Definition] = []
     for nd in new_defs:
@@ -230,6 +236,30 @@ def _apply_definition(snap: Snapshot, index: RepoIndex, edit: Edit, policy: Edit
             where = ", ".join(f"{d.file}:{d.start}" for d in cands[:4])
             raise EditError(f"`{nd.name}` is defined in several places ({where}); use a SEARCH/REPLACE block")
         matched.append((nd, cands[0]))
+    return matched, unmatched
+
+
+def _members(defs: list[Definition], cls: Definition) -> list[Definition]:
+    return [d for d in defs if d.qualname.startswith(cls.qualname + ".") and d.qualname.count(".") ==
+            cls.qualname.count(".") + 1]
+
+
+def _replacement_span(nd: Definition, old: Definition) -> tuple[int, int]:
+    """Lines of the old definition to replace: from its decorators, or from its `def` line when the new
+    version comes without decorators (they are kept: a model rewriting a body often leaves them out)."""
+    if old.decorated and not nd.decorated:
+        return old.def_line, old.end
+    return old.start, old.end
+
+
+def _apply_definition(snap: Snapshot, index: RepoIndex, edit: Edit, policy: EditPolicy,
+                      current: dict[str, str]) -> None:
+    block_defs = definitions(edit.replace)
+    new_defs = [d for d in block_defs if "." not in d.qualname]
+    if not new_defs:
+        raise EditError("the code block holds no complete function or class definition")
+    block_lines = edit.replace.splitlines()
+    matched, unmatched = _find_definitions(snap, edit, policy, current, new_defs)
     if not matched:
         names = ", ".join(d.name for d in new_defs)
         raise EditError(f"no definition named {names} exists in the repository; replace an existing function "
@@ -241,12 +271,28 @@ def _apply_definition(snap: Snapshot, index: RepoIndex, edit: Edit, policy: Edit
     text = current.get(target_file, snap.read(target_file) or "")
     lines = text.splitlines()
     trailing_nl = text.endswith("\n")
+    old_defs = definitions(text, target_file)
+    # a class holding only some of the old class's methods (a method given inside its class):
+    # those methods are replaced, the rest of the class stays
+    spans: list[tuple[Definition, Definition]] = []
+    for nd, old in matched:
+        if nd.kind == "class" and old.kind == "class":
+            new_members = {d.name: d for d in _members(block_defs, nd)}
+            old_members = {d.name: d for d in _members(old_defs, old)}
+            if new_members and not set(old_members) <= set(new_members):
+                for name, member in new_members.items():
+                    if name not in old_members:
+                        raise EditError(f"{old.name}.{name} does not exist; give the whole class to add a method")
+                    spans.append((member, old_members[name]))
+                continue
+        spans.append((nd, old))
     # replace bottom-up so earlier line numbers stay valid
-    insert_at = min(old.start for _, old in matched)
-    indent_of_first = min(matched, key=lambda p: p[1].start)[1].indent
-    for nd, old in sorted(matched, key=lambda p: -p[1].start):
+    insert_at = min(old.start for _, old in spans)
+    indent_of_first = min(spans, key=lambda p: p[1].start)[1].indent
+    for nd, old in sorted(spans, key=lambda p: -p[1].start):
+        a, b = _replacement_span(nd, old)
         new_src = "\n".join(block_lines[nd.start - 1:nd.end])
-        lines[old.start - 1:old.end] = _reindent(new_src, old.indent).splitlines()
+        lines[a - 1:b] = _reindent(new_src, old.indent).splitlines()
     if unmatched:
         extra = "\n\n".join(_reindent("\n".join(block_lines[d.start - 1:d.end]), indent_of_first) for d in unmatched)
         lines[insert_at - 1:insert_at - 1] = extra.splitlines() + [""]

@@ -1,12 +1,17 @@
 """Where a repository's tests run: an image with its dependencies (Docker) or the host's pytest.
 
 Docker: an image derived from the sandbox image, with a virtual environment at /opt/orps-env
-holding pytest, pytest-timeout and the repository's declared dependencies (requirements*.txt,
-pyproject.toml [project] dependencies and test/dev extras, setup.cfg install_requires and test
-extras). It is tagged by a hash of those files and of the base image, so it is built once per
-dependency change. Only the build reaches the network (docker build's default bridge network),
-with the host's pip configuration and CA bundle copied in so pip works behind the same proxy or
-private index; tests later run in the sandbox's locked-down containers with no network.
+holding pytest, pytest-timeout and the repository's declared dependencies: requirements files
+(top-level requirements*.txt and requirements/*.txt), pyproject.toml [project] dependencies and
+test/dev extras and dependency groups, setup.cfg install_requires and test extras, and whatever the
+build backend declares (setup.py's install_requires and extras_require, dynamic or Poetry
+metadata), asked through pip's installation report inside the build, never by parsing setup.py.
+Everything goes into one pip resolve, so the project's own pins on pytest hold. A source orps does
+not read (tox.ini deps, a Pipfile, ...) is a notice. The image is tagged by a hash of those files
+and of the base image, so it is built once per dependency change. Only the build reaches the
+network (docker build's default bridge network), with the host's pip configuration and CA bundle
+copied in so pip works behind the same proxy or private index; tests later run in the sandbox's
+locked-down containers with no network.
 
 Local (no Docker): the host's own pytest runs inside the local sandbox (bubblewrap when the
 machine has it); which interpreter and which confinement is reported to the user.
@@ -18,6 +23,7 @@ import configparser
 import hashlib
 import importlib.util
 import io
+import json
 import os
 import re
 import sys
@@ -36,7 +42,7 @@ ENV_IMAGE_REPO = "orps-fix-env"
 ENV_PREFIX = "/opt/orps-env"
 ENV_PYTHON = f"{ENV_PREFIX}/bin/python"
 SANDBOX_REPO = "/repo"  # where the snapshot is mounted inside a container
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 TEST_REQUIREMENTS = ["pytest", "pytest-timeout"]
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 
@@ -48,23 +54,65 @@ ARG BASE=orps-sandbox
 FROM ${BASE}
 USER root
 COPY orps-build/ /tmp/orps-build/
-RUN set -e; \\
-    export PIP_CONFIG_FILE=/tmp/orps-build/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1 \\
-        PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 PIP_NO_COLOR=1; \\
-    if [ -f /tmp/orps-build/ca.crt ]; then \\
-        export SSL_CERT_FILE=/tmp/orps-build/ca.crt REQUESTS_CA_BUNDLE=/tmp/orps-build/ca.crt; fi; \\
-    if ! python3 -m venv ENV_PREFIX >/dev/null 2>&1; then \\
-        rm -rf ENV_PREFIX; python3 -m venv --without-pip ENV_PREFIX; fi; \\
-    if ENV_PREFIX/bin/python -m pip --version >/dev/null 2>&1; then \\
-        ENV_PREFIX/bin/python -m pip install -r /tmp/orps-build/requirements.txt; \\
-    elif [ -d /tmp/orps-build/pip/pip ]; then \\
-        echo "the base image has no pip: using the host's pip"; \\
-        PYTHONPATH=/tmp/orps-build/pip ENV_PREFIX/bin/python -m pip install -r /tmp/orps-build/requirements.txt; \\
-    else echo "ERROR: the base image has no pip and the host's pip could not be copied in" >&2; exit 1; fi; \\
-    ENV_PREFIX/bin/python -c "import pytest, pytest_timeout"; \\
-    rm -rf /tmp/orps-build; chmod -R a+rX ENV_PREFIX
+RUN sh /tmp/orps-build/build.sh
 USER 10001:10001
-""".replace("ENV_PREFIX", ENV_PREFIX)
+"""
+
+# What the build runs. With a project to ask (orps-build/project/), pip's installation report of it
+# (a dry run: the build backend's prepare-metadata hook, setup.py included) gives the declared
+# dependencies, which join the collected ones in one resolve. pytest-timeout is dropped (with a
+# note) only when it cannot be installed beside the project's pinned pytest.
+BUILD_SCRIPT = """\
+set -eu
+B=/tmp/orps-build
+E=ENV_PREFIX
+export PIP_CONFIG_FILE=$B/pip.conf PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \\
+    PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 PIP_NO_COLOR=1
+if [ -f $B/ca.crt ]; then export SSL_CERT_FILE=$B/ca.crt REQUESTS_CA_BUNDLE=$B/ca.crt; fi
+if ! python3 -m venv $E >/dev/null 2>&1; then rm -rf $E; python3 -m venv --without-pip $E; fi
+PIPPATH=
+if ! $E/bin/python -m pip --version >/dev/null 2>&1; then
+    if [ -d $B/pip/pip ]; then echo "the base image has no pip: using the host's pip"; PIPPATH=$B/pip
+    else echo "ERROR: the base image has no pip and the host's pip could not be copied in" >&2; exit 1; fi
+fi
+pipx() { PYTHONPATH=$PIPPATH $E/bin/python -m pip "$@"; }
+: > $B/notes.txt
+if [ -d $B/project ]; then
+    echo "asking the project's build backend for its dependencies ($(cat $B/project-why))"
+    if pipx install --dry-run --ignore-installed --no-deps --ignore-requires-python --report $B/report.json \\
+            $B/project > $B/query.log 2>&1 \\
+        && PYTHONPATH=$PIPPATH $E/bin/python $B/image_helper.py requirements $B/report.json $B/requirements.txt \\
+            EXTRAS >> $B/query.log 2>&1; then
+        tail -n 1 $B/query.log
+    else
+        cat $B/query.log
+        # the backend's own last words (pip frames them as "[N lines of output] ... [end of output]")
+        why=$(sed -n '/lines of output\\]/,/end of output\\]/p' $B/query.log | sed '1d;$d' | grep -v '^ *$' \\
+            | tail -n 1 | sed 's/^ *//' | cut -c1-240)
+        [ -n "$why" ] || why=$(grep -E '^ *(ERROR|error|[A-Za-z]*Error)[:]' $B/query.log | tail -n 1 | cut -c1-240)
+        echo "$(cat $B/project-why): the build backend could not be asked for the project's dependencies (${why:-see the build log}); they are not installed" >> $B/notes.txt
+    fi
+fi
+if ! pipx install -r $B/requirements.txt; then
+    grep -vx pytest-timeout $B/requirements.txt > $B/requirements-no-timeout.txt
+    echo "retrying without pytest-timeout"
+    pipx install -r $B/requirements-no-timeout.txt
+    echo "pytest-timeout cannot be installed beside this project's pytest: no per-test timeout, only the limit on the whole run" >> $B/notes.txt
+fi
+$E/bin/python -c "import pytest"
+$E/bin/python $B/image_helper.py info > $E/orps-env.json
+rm -rf $B
+chmod -R a+rX $E
+""".replace("ENV_PREFIX", ENV_PREFIX).replace("EXTRAS", " ".join(TEST_EXTRAS))
+
+# the project's files are copied into the build only to ask its build backend; this caps them
+PROJECT_FILE_LIMIT = 8 << 20
+PROJECT_TOTAL_LIMIT = 128 << 20
+
+
+def image_helper_source() -> bytes:
+    from importlib import resources
+    return resources.files(__package__).joinpath("image_helper.py").read_bytes()
 
 
 # --------------------------------------------------------------------------- dependency files
@@ -75,11 +123,14 @@ class Dependencies:
     sources: list[str]                      # repo files they came from
     notes: list[str] = field(default_factory=list)
     digest_input: list[tuple[str, str]] = field(default_factory=list)
+    query: str | None = None                # why the build backend is asked (e.g. "setup.py"), else None
 
     def digest(self, base_id: str) -> str:
         h = hashlib.sha256()
-        h.update(f"recipe {RECIPE_VERSION}\nbase {base_id}\n".encode())
+        h.update(f"recipe {RECIPE_VERSION}\nbase {base_id}\nquery {self.query}\n".encode())
         h.update(DOCKERFILE.encode())
+        h.update(BUILD_SCRIPT.encode())
+        h.update(image_helper_source())
         for name, content in sorted(self.digest_input):
             h.update(f"\0{name}\0{content}".encode())
         return h.hexdigest()
@@ -114,14 +165,17 @@ def _requirement_lines(snap: Snapshot, rel: str, seen: set[str], notes: list[str
     return out
 
 
-def _pyproject(snap: Snapshot, notes: list[str]) -> list[str] | None:
+def _toml(snap: Snapshot) -> dict | None:
     text = snap.read("pyproject.toml")
     if text is None:
         return None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{snap.root / 'pyproject.toml'}: not valid TOML: {exc}") from None
+
+
+def _pyproject(data: dict, notes: list[str]) -> list[str]:
     project = data.get("project") or {}
     reqs = [r for r in project.get("dependencies") or [] if isinstance(r, str)]
     extras = project.get("optional-dependencies") or {}
@@ -130,46 +184,102 @@ def _pyproject(snap: Snapshot, notes: list[str]) -> list[str] | None:
     groups = data.get("dependency-groups") or {}
     for name in TEST_EXTRAS:
         reqs += [r for r in groups.get(name) or [] if isinstance(r, str)]
-    if not project and (data.get("tool") or {}).get("poetry"):
-        notes.append("pyproject.toml: Poetry dependency tables are not read; list the test dependencies "
-                     "in requirements.txt or [project]")
+    poetry = (data.get("tool") or {}).get("poetry") or {}
+    if poetry.get("group") or poetry.get("dev-dependencies"):
+        notes.append("pyproject.toml: Poetry's dev dependencies and dependency groups are not read (its main "
+                     "dependencies are, through the build backend); list test dependencies in requirements.txt")
     own = (project.get("name") or "").lower().replace("_", "-")
     # a self-reference such as "pkg[test]" in an extra names the project itself: not installable
     return [r for r in reqs if not own or re.split(r"[\s\[<>=!~;]", r, 1)[0].lower().replace("_", "-") != own]
 
 
-def _setup_cfg(snap: Snapshot) -> list[str] | None:
-    text = snap.read("setup.cfg")
+def _backend_query(snap: Snapshot, data: dict | None) -> str | None:
+    """Why the build backend must be asked for the dependencies (they are not all static), or None."""
+    if snap.has_file("setup.py"):
+        return "setup.py"
+    if data is None or not data.get("build-system"):
+        return None
+    project = data.get("project")
+    if project is None:
+        return "pyproject.toml [build-system] (no [project] table)"
+    dynamic = set(project.get("dynamic") or [])
+    if dynamic & {"dependencies", "optional-dependencies"}:
+        return "pyproject.toml (dynamic dependencies)"
+    return None
+
+
+def _lines(value: str) -> list[str]:
+    return [ln.split("#")[0].strip() for ln in value.splitlines() if ln.split("#")[0].strip()]
+
+
+def _ini(snap: Snapshot, rel: str) -> configparser.ConfigParser | None:
+    text = snap.read(rel)
     if text is None:
         return None
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)
     except configparser.Error as exc:
-        raise UserError(f"{snap.root / 'setup.cfg'}: cannot be read: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"{snap.root / rel}: cannot be read: {str(exc).splitlines()[0]}") from None
+    return parser
+
+
+def _setup_cfg(parser: configparser.ConfigParser) -> list[str]:
     reqs: list[str] = []
-
-    def lines(value: str) -> list[str]:
-        return [ln.split("#")[0].strip() for ln in value.splitlines() if ln.split("#")[0].strip()]
-
     if parser.has_option("options", "install_requires"):
-        reqs += lines(parser.get("options", "install_requires"))
+        reqs += _lines(parser.get("options", "install_requires"))
     if parser.has_section("options.extras_require"):
         for name in TEST_EXTRAS:
             if parser.has_option("options.extras_require", name):
-                reqs += lines(parser.get("options.extras_require", name))
+                reqs += _lines(parser.get("options.extras_require", name))
     return reqs
 
 
+def _pytest_minversion(snap: Snapshot, data: dict | None) -> tuple[str, str] | None:
+    """pytest's `minversion` from the project's pytest configuration: (file, version)."""
+    for rel, section in (("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"),
+                         ("setup.cfg", "tool:pytest")):
+        if section is None:
+            value = (((data or {}).get("tool") or {}).get("pytest") or {}).get("ini_options", {}).get("minversion")
+        else:
+            parser = _ini(snap, rel) if snap.has_file(rel) else None
+            value = parser.get(section, "minversion") if parser and parser.has_option(section, "minversion") else None
+        if value and re.fullmatch(r"\d+(\.\d+)*", str(value).strip()):
+            return rel, str(value).strip()
+    return None
+
+
 def requirement_files(snap: Snapshot) -> list[str]:
+    """Top-level requirements*.txt (dev-requirements.txt too), and the .txt files of a top-level
+    requirements/ directory."""
     names = []
     for rel in snap.files:
-        if "/" in rel:
-            continue
         low = rel.lower()
-        if low.endswith(".txt") and "requirements" in low:
+        if not low.endswith(".txt"):
+            continue
+        parts = low.split("/")
+        if (len(parts) == 1 and "requirements" in low) or (len(parts) == 2 and parts[0] in ("requirements", "reqs")):
             names.append(rel)
-    return sorted(names, key=lambda n: (n.lower() != "requirements.txt", n))
+    return sorted(names, key=lambda n: (n.lower() != "requirements.txt", "/" in n, n))
+
+
+def _unread_sources(snap: Snapshot, read: set[str]) -> list[str]:
+    """A note for each place dependencies are often declared that orps does not read."""
+    notes = []
+    tox = _ini(snap, "tox.ini") if snap.has_file("tox.ini") else None
+    if tox is not None and any(tox.has_option(sec, "deps") for sec in tox.sections() if sec.startswith("testenv")):
+        notes.append("tox.ini: its [testenv] deps are not read (list test dependencies and pins in "
+                     "requirements-dev.txt or a test extra)")
+    for rel, what in (("Pipfile", "Pipfile"), ("environment.yml", "conda environment"),
+                      ("environment.yaml", "conda environment")):
+        if snap.has_file(rel):
+            notes.append(f"{rel}: {what} dependencies are not read (use requirements.txt or pyproject.toml)")
+    for rel in snap.files:
+        low = rel.lower()
+        if rel not in read and low.endswith(".txt") and "requirements" in low.rsplit("/", 1)[-1] and \
+                not low.startswith(("docs/", "doc/")):
+            notes.append(f"{rel}: not read (only top-level requirements*.txt and requirements/*.txt are)")
+    return notes
 
 
 def collect_dependencies(snap: Snapshot) -> Dependencies:
@@ -183,20 +293,28 @@ def collect_dependencies(snap: Snapshot) -> Dependencies:
         sources.append(rel)
     for rel in sorted(seen):
         digest_input.append((rel, snap.read(rel) or ""))
-    py = _pyproject(snap, notes)
-    if py is not None:
-        reqs += py
+    data = _toml(snap)
+    if data is not None:
+        reqs += _pyproject(data, notes)
         sources.append("pyproject.toml")
         digest_input.append(("pyproject.toml", snap.read("pyproject.toml") or ""))
-    cfg = _setup_cfg(snap)
+    cfg = _ini(snap, "setup.cfg") if snap.has_file("setup.cfg") else None
     if cfg is not None:
-        reqs += cfg
+        reqs += _setup_cfg(cfg)
         sources.append("setup.cfg")
         digest_input.append(("setup.cfg", snap.read("setup.cfg") or ""))
-    if snap.has_file("setup.py") and py is None and cfg is None:
-        notes.append("setup.py: its install_requires are not read (list them in requirements.txt)")
+    query = _backend_query(snap, data)
+    if snap.has_file("setup.py"):
+        sources.append("setup.py")
+        digest_input.append(("setup.py", snap.read("setup.py") or ""))
+    minversion = _pytest_minversion(snap, data)
+    if minversion:
+        reqs.append(f"pytest>={minversion[1]}")
+        if minversion[0] not in {name for name, _ in digest_input}:
+            digest_input.append((minversion[0], snap.read(minversion[0]) or ""))
+    notes += _unread_sources(snap, seen)
     unique = list(dict.fromkeys(reqs))
-    return Dependencies(requirements=unique, sources=sources, notes=notes, digest_input=digest_input)
+    return Dependencies(requirements=unique, sources=sources, notes=notes, digest_input=digest_input, query=query)
 
 
 # --------------------------------------------------------------------------- pip configuration
@@ -278,11 +396,41 @@ def _host_pip_files() -> dict[str, bytes]:
     return files
 
 
-def build_context(deps: Dependencies) -> bytes:
+def project_files(snap: Snapshot, notes: list[str]) -> dict[str, bytes]:
+    """The snapshot's files for the build backend query (setup.py may read README, a version file...)."""
+    out: dict[str, bytes] = {}
+    total, skipped = 0, []
+    for rel in snap.files:
+        path = snap.copy_dir / rel
+        try:
+            if path.is_symlink() or not path.is_file():
+                continue
+            size = path.stat().st_size
+            if size > PROJECT_FILE_LIMIT or total + size > PROJECT_TOTAL_LIMIT:
+                skipped.append(rel)
+                continue
+            out[rel] = path.read_bytes()
+        except OSError:
+            skipped.append(rel)
+            continue
+        total += size
+    if skipped:
+        notes.append(f"{len(skipped)} large files (e.g. {skipped[0]}) were left out of the copy the build backend "
+                     "was asked about")
+    return out
+
+
+def build_context(deps: Dependencies, snap: Snapshot | None = None) -> bytes:
     conf, conf_files = host_pip_config()
     files: dict[str, bytes] = {"Dockerfile": DOCKERFILE.encode(),
+                               "orps-build/build.sh": BUILD_SCRIPT.encode(),
+                               "orps-build/image_helper.py": image_helper_source(),
                                "orps-build/requirements.txt": ("\n".join(deps.requirements) + "\n").encode(),
                                "orps-build/pip.conf": conf.encode()}
+    if deps.query and snap is not None:
+        files["orps-build/project-why"] = deps.query.encode()
+        for rel, data in project_files(snap, deps.notes).items():
+            files[f"orps-build/project/{rel}"] = data
     for name, data in conf_files.items():
         files[f"orps-build/{name}"] = data
     ca = host_ca_bundle()
@@ -318,6 +466,7 @@ class TestEnvironment:
     description: str = ""
     notes: list[str] = field(default_factory=list)
     cached: bool = False
+    pytest_version: str | None = None
 
     @property
     def mounts(self) -> dict[str, str]:
@@ -355,15 +504,17 @@ def ensure_image(snap: Snapshot, base_image: str, progress: Callable[[str], None
         return tag, True, deps
     import docker
 
+    asked = f"; asking the build backend ({deps.query})" if deps.query else ""
     progress(f"building the test environment {tag} from {', '.join(deps.sources) or 'no dependency files'} "
-             f"(pytest + {len(deps.requirements) - len(TEST_REQUIREMENTS)} requirements; network used for this build only)")
+             f"(pytest + {len(deps.requirements) - len(TEST_REQUIREMENTS)} requirements{asked}; "
+             "network used for this build only)")
     buildargs = {"BASE": base_image}
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
         if os.environ.get(var):
             buildargs[var] = os.environ[var]
     lines: list[str] = []
     try:
-        stream = client.api.build(fileobj=io.BytesIO(build_context(deps)), custom_context=True, tag=tag,
+        stream = client.api.build(fileobj=io.BytesIO(build_context(deps, snap)), custom_context=True, tag=tag,
                                   buildargs=buildargs, rm=True, forcerm=True, decode=True, pull=False,
                                   nocache=rebuild, labels={"org.orps.fix-env": "1"})
         for chunk in stream:
@@ -382,18 +533,42 @@ def ensure_image(snap: Snapshot, base_image: str, progress: Callable[[str], None
     return tag, False, deps
 
 
+def image_env_info(tag: str, client=None) -> dict:
+    """What the build recorded in the image (pytest's version, pytest-timeout, the build's notes);
+    read from a created, never started, container."""
+    from sandbox.docker_backend import connect
+
+    client = client or connect()
+    container = client.containers.create(tag, command=["true"], network_disabled=True,
+                                         labels={"org.orps.fix-env-probe": "1"})
+    try:
+        stream, _ = container.get_archive(f"{ENV_PREFIX}/orps-env.json")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            fh = tar.extractfile(member) if member is not None else None
+            return json.loads(fh.read().decode("utf-8")) if fh is not None else {}
+    except Exception:  # an image without the record (an older recipe): nothing known
+        return {}
+    finally:
+        container.remove(force=True)
+
+
 def docker_environment(snap: Snapshot, base_image: str, progress: Callable[[str], None] = lambda s: None,
                        rebuild: bool = False) -> TestEnvironment:
     tag, cached, deps = ensure_image(snap, base_image, progress, rebuild=rebuild)
+    info = image_env_info(tag)
     env = {"PATH": f"{ENV_PREFIX}/bin:/usr/local/bin:/usr/bin:/bin"}
     pythonpath = _pythonpath(snap)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     what = ", ".join(deps.sources) if deps.sources else "no dependency files"
+    runner = f"pytest {info['pytest']}, " if info.get("pytest") else ""
     return TestEnvironment(backend="docker", image=tag, python=ENV_PYTHON, mount_from=str(snap.copy_dir),
-                           mount_at=SANDBOX_REPO, env=env, description=f"Docker image {tag} ({what}"
+                           mount_at=SANDBOX_REPO, env=env, description=f"Docker image {tag} ({runner}{what}"
                            f"{', cached' if cached else ', built now'}); tests run without network",
-                           notes=deps.notes, cached=cached)
+                           notes=deps.notes + list(info.get("notes") or []), cached=cached,
+                           has_timeout_plugin=info.get("pytest_timeout") is not None if info else True,
+                           pytest_version=info.get("pytest"))
 
 
 def _pythonpath(snap: Snapshot) -> str:
@@ -456,7 +631,7 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
                     "only the sandbox's limit on the whole run (pip install pytest-timeout)"]
                 return TestEnvironment(backend="local", image=None, python=python, mount_from=str(snap.copy_dir),
                                        mount_at=str(snap.copy_dir), env=env, has_timeout_plugin=timeout_plugin,
-                                       description=desc, notes=notes)
+                                       description=desc, notes=notes, pytest_version=pytest_version)
         tried.append(f"{python}{' +host site-packages' if extra else ''}: "
                      f"{(r.stderr.strip().splitlines() or [r.detail])[-1] if r else rep.sandbox_error}")
     raise UserError("no Python with pytest can run in the local sandbox (tried " + "; ".join(tried) +

@@ -3,8 +3,11 @@
 Inputs are the failing tests' reports (pytest's short tracebacks name `file:line: in func`) and
 the tests' own code. Each traceback frame in a repository file is mapped to its innermost enclosing
 function or class (a tree-sitter syntax tree, so files that do not even import are still read);
-the failing test functions are found the same way, and the names they call are resolved to their
-definitions. The context for the model is built from that, in order of value, until a token
+the failing test functions are found the same way, and the names they call are resolved through
+the imports of the file that calls them (`from pkg.mod import f`, `import pkg.mod as m` then `m.f()`,
+relative imports, re-exports from a package's `__init__`, methods of imported classes) - never by
+bare name, so a `get_new_command` in forty other modules is not a suspect. Pytest fixtures are not
+suspects unless a traceback ends in one. The context for the model is built from that, in order of value, until a token
 budget is spent: failing tests and their errors, suspect definitions with line numbers, call
 sites of those definitions, a small repo map of the other files' top-level definitions.
 """
@@ -65,6 +68,17 @@ class Definition:
     end: int             # 1-based last line
     indent: int
     signature: str = ""
+    def_line: int = 0    # 1-based line of the `def`/`class` keyword (after any decorators)
+    decorators: tuple[str, ...] = ()
+
+    @property
+    def decorated(self) -> bool:
+        return bool(self.decorators)
+
+    @property
+    def is_fixture(self) -> bool:
+        """A pytest fixture (`@pytest.fixture`, `@fixture(...)`): test set-up, not code under test."""
+        return any(re.match(r"^@\s*(pytest\.)?(yield_)?fixture\b", d) for d in self.decorators)
 
     @property
     def key(self) -> str:
@@ -94,8 +108,10 @@ def definitions(source: str, file: str = "") -> list[Definition]:
                     end -= 1
                 first = lines[target.start_point[0]] if target.start_point[0] < len(lines) else ""
                 sig = first.strip()
+                decorators = tuple(c.text.decode("utf-8", "replace").strip() for c in outer.children
+                                   if c.type == "decorator") if outer is not target else ()
                 out.append(Definition(file, name, qual, "class" if target.type == "class_definition" else "function",
-                                      start, end, outer.start_point[1], sig))
+                                      start, end, outer.start_point[1], sig, target.start_point[0] + 1, decorators))
                 body = target.child_by_field_name("body")
                 if body is not None:
                     visit(body, qual)
@@ -156,11 +172,199 @@ def is_test_file(rel: str) -> bool:
             or "/tests/" in f"/{rel}" or "/test/" in f"/{rel}")
 
 
-_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
-_KEYWORDS = {"if", "for", "while", "return", "print", "len", "range", "assert", "isinstance", "list", "dict",
-             "set", "tuple", "str", "int", "float", "sorted", "sum", "min", "max", "abs", "any", "all", "not",
-             "and", "or", "in", "super", "type", "zip", "map", "filter", "enumerate", "repr", "open", "bool",
-             "round", "getattr", "setattr", "hasattr", "iter", "next", "reversed", "lambda", "with", "elif"}
+@dataclass(frozen=True)
+class Binding:
+    """What a name bound by an import statement refers to: a module file, or a name inside one."""
+
+    file: str
+    attr: str | None = None     # None: the name is the module itself
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call in some code: `name(...)` (obj None) or `obj.name(...)` (obj is the text before the dot)."""
+
+    name: str
+    obj: str | None = None
+
+
+def _walk(node, types: tuple[str, ...]):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in types:
+            yield n
+        stack.extend(reversed(n.children))
+
+
+def _text(node) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None else ""
+
+
+def calls_in(source: str) -> list[Call]:
+    """The calls a piece of code makes, in order of appearance, each once."""
+    import textwrap
+
+    out: dict[Call, None] = {}
+    for node in _walk(parse(textwrap.dedent(source)).root_node, ("call",)):
+        fn = node.child_by_field_name("function")
+        if fn is None:
+            continue
+        if fn.type == "identifier":
+            out[Call(_text(fn))] = None
+        elif fn.type == "attribute":
+            attr = fn.child_by_field_name("attribute")
+            obj = fn.child_by_field_name("object")
+            if attr is not None and obj is not None:
+                out[Call(_text(attr), _text(obj))] = None
+    return list(out)
+
+
+class RepoIndex:
+    """Definitions and import bindings of every Python file of a snapshot (parsed lazily, once)."""
+
+    def __init__(self, snap: Snapshot):
+        self.snap = snap
+        self._defs: dict[str, list[Definition]] = {}
+        self._bindings: dict[str, dict[str, Binding]] = {}
+        self.files = set(snap.files)
+
+    def defs(self, rel: str) -> list[Definition]:
+        if rel not in self._defs:
+            text = self.snap.read(rel)
+            self._defs[rel] = definitions(text, rel) if text is not None else []
+        return self._defs[rel]
+
+    def source(self, d: Definition) -> str:
+        text = self.snap.read(d.file) or ""
+        return "\n".join(text.splitlines()[d.start - 1:d.end])
+
+    # ------------------------------------------------------------------ imports
+
+    def module_file(self, module: str, importer: str, level: int = 0) -> str | None:
+        """The repository file of a module as `importer` names it (`level` leading dots), or None."""
+        parts = [p for p in module.split(".") if p]
+        if level:
+            base = importer.split("/")[:-1]
+            if level - 1 > len(base):
+                return None
+            roots = ["/".join(base[:len(base) - (level - 1)])]
+        else:
+            # the repository root, a src/ layout, and the importer's directories (pytest's rootdir-less
+            # `prepend` import mode puts a test's directory on sys.path)
+            dirs = importer.split("/")[:-1]
+            roots = ["", "src"] + ["/".join(dirs[:i]) for i in range(len(dirs), 0, -1)]
+        for root in dict.fromkeys(roots):
+            stem = "/".join([root, *parts]) if root else "/".join(parts)
+            if not stem:
+                cand = [f"{root}/__init__.py" if root else "__init__.py"]
+            else:
+                cand = [f"{stem}.py", f"{stem}/__init__.py"]
+            for c in cand:
+                if c in self.files:
+                    return c
+        return None
+
+    def bindings(self, rel: str) -> dict[str, Binding]:
+        """Names bound by the file's import statements (anywhere in it) to repository modules."""
+        if rel in self._bindings:
+            return self._bindings[rel]
+        out: dict[str, Binding] = {}
+        self._bindings[rel] = out
+        text = self.snap.read(rel)
+        if text is None:
+            return out
+        for node in _walk(parse(text).root_node, ("import_statement", "import_from_statement")):
+            if node.type == "import_statement":
+                for child in node.children_by_field_name("name"):
+                    if child.type == "aliased_import":
+                        mod = self.module_file(_text(child.child_by_field_name("name")), rel)
+                        if mod:
+                            out[_text(child.child_by_field_name("alias"))] = Binding(mod)
+                    else:
+                        dotted = _text(child)
+                        parts = dotted.split(".")
+                        for i in range(1, len(parts) + 1):  # `import a.b` binds a, and a.b is reachable
+                            mod = self.module_file(".".join(parts[:i]), rel)
+                            if mod:
+                                out[".".join(parts[:i])] = Binding(mod)
+                continue
+            mod_node = node.child_by_field_name("module_name")
+            if mod_node is None:
+                continue
+            level, module = 0, _text(mod_node)
+            if mod_node.type == "relative_import":
+                prefix = next((c for c in mod_node.children if c.type == "import_prefix"), None)
+                level = len(_text(prefix).strip()) if prefix is not None else 0
+                module = _text(next((c for c in mod_node.children if c.type == "dotted_name"), None))
+            mod = self.module_file(module, rel, level)
+            if mod is None:
+                continue
+            if any(c.type == "wildcard_import" for c in node.children):
+                for d in self.defs(mod):
+                    if "." not in d.qualname:
+                        out.setdefault(d.name, Binding(mod, d.name))
+                continue
+            for child in node.children_by_field_name("name"):
+                if child.type == "aliased_import":
+                    name, alias = _text(child.child_by_field_name("name")), _text(child.child_by_field_name("alias"))
+                else:
+                    name = alias = _text(child)
+                sub = self.module_file(f"{module}.{name}" if module else name, rel, level)
+                out[alias] = Binding(sub) if sub else Binding(mod, name)
+        return out
+
+    def named(self, file: str, name: str, depth: int = 0) -> list[Definition]:
+        """The top-level definition `name` of a module file, following re-exports (`from .impl import name`)."""
+        found = [d for d in self.defs(file) if d.qualname == name]
+        if found or depth >= 3:
+            return found
+        b = self.bindings(file).get(name)
+        return self.named(b.file, b.attr, depth + 1) if b is not None and b.attr else []
+
+    def _class_of(self, file: str, name: str) -> Definition | None:
+        b = self.bindings(file).get(name)
+        cands = self.named(b.file, b.attr) if b is not None and b.attr else \
+            [d for d in self.defs(file) if d.qualname == name]
+        return next((d for d in cands if d.kind == "class"), None)
+
+    def _methods(self, cls: Definition, name: str) -> list[Definition]:
+        return [d for d in self.defs(cls.file) if d.qualname == f"{cls.qualname}.{name}"]
+
+    def resolve(self, file: str, call: Call, caller: Definition | None = None) -> list[Definition]:
+        """The definitions a call made in `file` (inside `caller`) can reach, through that file's imports."""
+        binds = self.bindings(file)
+        if call.obj is None:
+            b = binds.get(call.name)
+            if b is not None:
+                return self.named(b.file, b.attr) if b.attr else []
+            return [d for d in self.defs(file) if d.qualname == call.name]  # the module's own function
+        obj = call.obj
+        if obj in binds and binds[obj].attr is None:                      # module.function()
+            return self.named(binds[obj].file, call.name)
+        head = re.match(r"^[A-Za-z_]\w*", obj)
+        if head is None:
+            return []
+        head_name = head.group(0)
+        if head_name in ("self", "cls") and caller is not None and "." in caller.qualname:
+            owner = caller.qualname.rsplit(".", 1)[0]
+            cls = next((d for d in self.defs(caller.file) if d.qualname == owner and d.kind == "class"), None)
+            return self._methods(cls, call.name) if cls is not None else []
+        cls = self._class_of(file, head_name)
+        if cls is not None:                                               # Box(2, 3).area()
+            return self._methods(cls, call.name)
+        # obj is a value of unknown type: the methods of that name of the classes this file imports
+        out = []
+        for name, b in binds.items():
+            if b.attr:
+                cls = next((d for d in self.named(b.file, b.attr) if d.kind == "class"), None)
+                if cls is not None:
+                    out += self._methods(cls, call.name)
+        return out
+
+    def refers_to(self, file: str, d: Definition) -> bool:
+        """Whether code in `file` can name `d` (its own file, or an import of d's module or of d)."""
+        return file == d.file or any(b.file == d.file for b in self.bindings(file).values())
 
 
 @dataclass
@@ -172,30 +376,12 @@ class Localization:
     scores: dict[str, float] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)   # repo files holding suspects, most suspect first
 
-
-class RepoIndex:
-    """Definitions of every Python file of a snapshot (parsed lazily, once)."""
-
-    def __init__(self, snap: Snapshot):
-        self.snap = snap
-        self._defs: dict[str, list[Definition]] = {}
-        self.files = set(snap.files)
-
-    def defs(self, rel: str) -> list[Definition]:
-        if rel not in self._defs:
-            text = self.snap.read(rel)
-            self._defs[rel] = definitions(text, rel) if text is not None else []
-        return self._defs[rel]
-
-    def by_name(self, name: str) -> list[Definition]:
-        out = []
-        for rel in self.snap.python_files():
-            out += [d for d in self.defs(rel) if d.name == name]
-        return out
-
-    def source(self, d: Definition) -> str:
-        text = self.snap.read(d.file) or ""
-        return "\n".join(text.splitlines()[d.start - 1:d.end])
+    def rank_of(self, file: str, lines: list[int]) -> int:
+        """Position of the most suspect definition holding one of these lines of `file` (len when none)."""
+        for i, d in enumerate(self.suspects):
+            if d.file == file and any(d.contains(n) for n in lines):
+                return i
+        return len(self.suspects)
 
 
 def localize(snap: Snapshot, failing: list[TestRun], index: RepoIndex | None = None) -> Localization:
@@ -203,13 +389,14 @@ def localize(snap: Snapshot, failing: list[TestRun], index: RepoIndex | None = N
     scores: Counter[str] = Counter()
     defs_by_key: dict[str, Definition] = {}
     tests: list[Definition] = []
+    ends: set[tuple[str, int]] = set()   # where each traceback ends (a fixture there stays a suspect)
 
     def add(d: Definition, weight: float) -> None:
         defs_by_key[d.key] = d
         scores[d.key] += weight
 
     for run in failing:
-        # the test function itself
+        # the test function itself, and what it calls (resolved through the test module's imports)
         if run.outcome != "collection_error" and "::" in run.id:
             file, *names = run.id.split("::")
             qual = ".".join(n.split("[")[0] for n in names)
@@ -217,15 +404,14 @@ def localize(snap: Snapshot, failing: list[TestRun], index: RepoIndex | None = N
             if tdef is not None:
                 if tdef.key not in {t.key for t in tests}:
                     tests.append(tdef)
-                body = index.source(tdef)
-                for name in dict.fromkeys(_CALL.findall(body)):
-                    if name in _KEYWORDS or name == tdef.name:
-                        continue
-                    for d in index.by_name(name):
+                for call in calls_in(index.source(tdef)):
+                    for d in index.resolve(file, call, tdef):
                         if not is_test_file(d.file):
                             add(d, 2.0)
         # traceback frames: deeper frames (nearer the error) weigh more; code outside tests most
         fr = frames(run.text, index.files)
+        if fr:
+            ends.add((fr[-1].file, fr[-1].line))
         for depth, f in enumerate(fr):
             d = innermost(index.defs(f.file), f.line)
             weight = 1.0 + depth
@@ -241,17 +427,16 @@ def localize(snap: Snapshot, failing: list[TestRun], index: RepoIndex | None = N
                 lo, hi = max(1, f.line - 8), min(n, f.line + 8)
                 add(Definition(f.file, f"<module lines {lo}-{hi}>", f"<module:{lo}>", "module", lo, hi, 0), weight)
     # what the top suspects call (a helper may hold the bug): a small weight of their own
-    top = sorted(defs_by_key.values(), key=lambda d: (-scores[d.key], d.file, d.start))[:3]
+    top = [d for d in sorted(defs_by_key.values(), key=lambda d: (-scores[d.key], d.file, d.start))
+           if d.kind == "function"][:3]
     for d in top:
-        if d.kind != "function":
-            continue
-        for name in dict.fromkeys(_CALL.findall(index.source(d))):
-            if name in _KEYWORDS or name == d.name:
-                continue
-            for callee in index.by_name(name):
+        for call in calls_in(index.source(d)):
+            for callee in index.resolve(d.file, call, d):
                 if not is_test_file(callee.file) and callee.key != d.key:
                     add(callee, 0.5)
     ranked = sorted(defs_by_key.values(), key=lambda d: (-scores[d.key], d.file, d.start))
+    # a fixture is set-up, not code under test: a suspect only when a traceback ends inside it
+    ranked = [d for d in ranked if not d.is_fixture or any(f == d.file and d.contains(n) for f, n in ends)]
     # a class whose method is also a suspect adds nothing but length
     keep = [d for d in ranked if not (d.kind == "class" and any(o.file == d.file and o is not d and d.contains(o.start)
                                                                  for o in ranked))]
@@ -269,6 +454,14 @@ def numbered(text: str, start: int) -> str:
 
 def _tokens(text: str) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def error_line(run: TestRun) -> str:
+    """pytest's explanation of a failure in one line: the first `E ` line of its report, else its message."""
+    for ln in run.text.splitlines():
+        if ln.startswith("E ") and ln[1:].strip():
+            return ln[1:].strip()[:200]
+    return (run.message or "").strip().splitlines()[0][:200] if (run.message or "").strip() else ""
 
 
 def failure_text(run: TestRun, limit: int = 1200) -> str:
@@ -289,7 +482,7 @@ def call_sites(index: RepoIndex, d: Definition, limit: int = 4) -> list[str]:
     out = []
     for rel in index.snap.python_files():
         text = index.snap.read(rel) or ""
-        if d.name not in text:
+        if d.name not in text or not index.refers_to(rel, d):
             continue
         for i, ln in enumerate(text.splitlines(), 1):
             if rx.search(ln) and not (rel == d.file and d.contains(i)) and not ln.lstrip().startswith(("def ", "class ")):

@@ -9,6 +9,7 @@ that is a thing to fix like any failing test.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Literal
 
@@ -40,6 +41,11 @@ class TestRun(BaseModel):
     @property
     def ok(self) -> bool:
         return self.outcome in ("passed", "skipped")
+
+    @property
+    def directory_level(self) -> bool:
+        """A collection error of a directory (its conftest.py or package fails to import), not of a file."""
+        return self.outcome == "collection_error" and not self.id.endswith(".py") and "::" not in self.id
 
 
 class SuiteRun(BaseModel):
@@ -145,6 +151,99 @@ def parse_junit(xml_text: str) -> tuple[list[TestRun], float | None]:
             seen[tid] = len(tests)
             tests.append(run)
     return tests, (total_time if suites else None)
+
+
+# --------------------------------------------------------------------------- selections
+
+_K_TOKEN = re.compile(r"\s*(\(|\)|[\w:+\-.\[\]\\/]+)")
+
+
+def keyword_matches(expression: str, names: list[str]) -> bool:
+    """Whether pytest's `-k` expression selects a node with these names (case-insensitive substrings).
+
+    The grammar is pytest's: `or`, `and`, `not`, parentheses and identifiers; a collection error has
+    no test names, so its path components (directories, the module file) are what it is matched on.
+    ValueError when the expression does not parse (pytest itself refuses it the same way)."""
+    tokens = []
+    pos = 0
+    text = expression.strip()
+    while pos < len(text):
+        m = _K_TOKEN.match(text, pos)
+        if not m:
+            raise ValueError(f"-k {expression!r}: unexpected character at column {pos + 1}")
+        tokens.append(m.group(1))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    lowered = [n.lower() for n in names]
+    at = 0
+
+    def peek() -> str | None:
+        return tokens[at] if at < len(tokens) else None
+
+    def take() -> str:
+        nonlocal at
+        if at >= len(tokens):
+            raise ValueError(f"-k {expression!r}: the expression ends too early")
+        at += 1
+        return tokens[at - 1]
+
+    def expr() -> bool:
+        value = and_expr()
+        while peek() == "or":
+            take()
+            value = and_expr() or value
+        return value
+
+    def and_expr() -> bool:
+        value = not_expr()
+        while peek() == "and":
+            take()
+            value = not_expr() and value
+        return value
+
+    def not_expr() -> bool:
+        tok = take()
+        if tok == "not":
+            return not not_expr()
+        if tok == "(":
+            value = expr()
+            if take() != ")":
+                raise ValueError(f"-k {expression!r}: a parenthesis is not closed")
+            return value
+        if tok in (")", "and", "or"):
+            raise ValueError(f"-k {expression!r}: unexpected {tok!r}")
+        return any(tok.lower() in n for n in lowered)
+
+    if not tokens:
+        return True
+    value = expr()
+    if at != len(tokens):
+        raise ValueError(f"-k {expression!r}: unexpected {tokens[at]!r}")
+    return value
+
+
+def _path_of(selection: str) -> str:
+    return selection.split("::", 1)[0].rstrip("/")
+
+
+def in_selection(tid: str, tests: list[str], keyword: str | None) -> bool:
+    """Whether a collection error (its id is a file or directory path) belongs to what the user selected:
+    a selected test's file or directory, a directory holding a selected test, or a path `-k` matches."""
+    path = tid.rstrip("/")
+    if tests:
+        for sel in tests:
+            sp = _path_of(sel)
+            if sp in ("", ".") or path == sp or path.startswith(sp + "/") or sp.startswith(path + "/"):
+                break
+        else:
+            return False
+    if keyword:
+        try:
+            return keyword_matches(keyword, [p for p in path.split("/") if p])
+        except ValueError:
+            return False
+    return True
 
 
 class PytestOptions(BaseModel):

@@ -25,13 +25,14 @@ from sandbox.core import Sandbox, open_sandbox
 
 from ...engine.budget import Budget
 from ...engine.context import EngineContext, EventSink
+from ...engine.events import Notice
 from ...errors import UserError
 from ...models.base import ModelBackend
 from ...problems.model import Problem
 from .edits import Patch
 from .environment import TestEnvironment, docker_environment, local_environment
-from .localize import RepoIndex, build_context, localize
-from .pytest_run import SuiteRun, TestRun, pytest_job, read_report
+from .localize import RepoIndex, build_context, error_line, localize
+from .pytest_run import SuiteRun, TestRun, in_selection, pytest_job, read_report
 from .search import CandidateReport, FixConfig, FixEngine, FixResult
 from .workspace import ApplyResult, Snapshot, apply_patch, snapshot
 
@@ -112,8 +113,37 @@ def _scope_selection(snap: Snapshot) -> list[str]:
     return [snap.scope] if snap.scope else []
 
 
+@dataclass
+class Baseline:
+    """Before any patch: the whole suite, the tests to fix, and the failures that are not targets."""
+
+    suite: SuiteRun
+    targets: list[TestRun]
+    suite_errors: list[TestRun]   # collection errors that are not targets (reported once, never scored)
+
+
+def split_targets(failing: list[TestRun], tests: list[str], keyword: str | None) -> tuple[list[TestRun], list[TestRun]]:
+    """(targets, suite-level errors): the failing tests pytest selected, plus the collection errors of
+    the selected files. A directory that fails to collect (its conftest.py, its package) stops tests
+    the user may not have asked about: it is a target only when the selection names it (or a path
+    inside it), or when it is all that fails; otherwise it is reported, not scored."""
+    targets, outside, broken_dirs = [], [], []
+    for t in failing:
+        if t.outcome != "collection_error":
+            targets.append(t)
+        elif not in_selection(t.id, tests, keyword):
+            outside.append(t)
+        elif t.directory_level and not tests:
+            broken_dirs.append(t)
+        else:
+            targets.append(t)
+    if not targets and broken_dirs:
+        return broken_dirs, outside  # nothing else fails: the broken directories are the thing to fix
+    return targets, broken_dirs + outside
+
+
 async def baseline_runs(snap: Snapshot, env: TestEnvironment, sandbox: Sandbox, config: FixConfig,
-                        tests: list[str], keyword: str | None) -> tuple[SuiteRun, list[TestRun]]:
+                        tests: list[str], keyword: str | None) -> Baseline:
     """The whole suite (what passes before any patch) and the failing tests to fix (the targets)."""
     suite_sel = _scope_selection(snap)
     suite = read_report(await sandbox.arun(pytest_job(env, suite_sel, {}, config.pytest)), suite_sel)
@@ -122,10 +152,23 @@ async def baseline_runs(snap: Snapshot, env: TestEnvironment, sandbox: Sandbox, 
         sel = read_report(await sandbox.arun(pytest_job(env, tests or suite_sel, {}, config.pytest, keyword=keyword)),
                           tests or suite_sel)
         _check_ran(snap, sel, tests, keyword)
-        targets = sel.failing()
+        failing = sel.failing()
     else:
-        targets = suite.failing()
-    return suite, targets
+        failing = suite.failing()
+    targets, outside = split_targets(failing, tests, keyword)
+    # a collection error of the suite that the selection run did not show is suite-level too
+    seen = {t.id for t in targets} | {t.id for t in outside}
+    outside += [t for t in suite.failing() if t.outcome == "collection_error" and t.id not in seen]
+    return Baseline(suite, targets, outside)
+
+
+def suite_error_notice(t: TestRun, selected: bool) -> str:
+    """One line about a collection error that is not a target."""
+    what = "directory" if t.directory_level else "test module"
+    why = error_line(t) or "collection failed"
+    where = "outside the selected tests" if selected else "suite-level"
+    return (f"{t.id}: pytest cannot collect this {what} ({why}); {where}, so not a target and not counted "
+            "against any patch")
 
 
 def _check_ran(snap: Snapshot, run: SuiteRun, selection: list[str], keyword: str | None) -> None:
@@ -153,15 +196,23 @@ async def run_fix(prep: Prepared, model: ModelBackend, config: FixConfig, tests:
     result = FixResult(repo=str(snap.root), scope=snap.scope, head=snap.head, branch=snap.branch,
                        dirty=snap.dirty, modified=snap.modified, untracked=snap.untracked,
                        environment={"backend": env.backend, "image": env.image, "python": env.python,
-                                    "description": env.description, "notes": env.notes},
+                                    "pytest": env.pytest_version, "description": env.description, "notes": env.notes},
                        model=model.spec, can_chat=bool(model.can_chat), config=config)
-    baseline, targets = await baseline_runs(snap, env, sb, config, list(tests or []), keyword)
+    early: list[tuple[str, str]] = [(note, "warning") for note in env.notes]
+    base = await baseline_runs(snap, env, sb, config, list(tests or []), keyword)
+    baseline, targets = base.suite, base.targets
     result.baseline = baseline
     result.targets = targets
+    result.suite_errors = base.suite_errors
+    early += [(suite_error_notice(t, bool(tests or keyword)), "warning") for t in base.suite_errors]
     if not targets:
         result.status = "all_pass"
         which = "the selected tests" if (tests or keyword) else f"all {len(baseline.tests)} tests"
         result.stop_reason = f"{which} pass already: nothing to fix"
+        result.notices = [m for m, _ in early]
+        if on_event is not None:
+            for message, level in early:
+                on_event(Notice(level=level, message=message))
         return result
     index = RepoIndex(snap)
     loc = localize(snap, targets, index)
@@ -177,8 +228,8 @@ async def run_fix(prep: Prepared, model: ModelBackend, config: FixConfig, tests:
     budget = Budget(max_calls=config.max_calls, max_tokens=config.max_tokens, max_wall_s=config.max_wall_s)
     problem = Problem(id=f"fix:{snap.root.name}", kind="function", statement=context, source=str(snap.root))
     ctx = EngineContext(model, sb, problem, budget, on_event=on_event, parallel=config.parallel, stream=stream)
-    for note in env.notes:
-        ctx.notice(note, "warning")
+    for message, level in early:
+        ctx.notice(message, level)
     engine = FixEngine(ctx, config, snap, env, baseline, targets, _scope_selection(snap), index, loc, context)
     started = time.monotonic()
     try:
@@ -283,6 +334,7 @@ def result_json(result: FixResult, trace: Path | None = None, saved: Path | None
                      "pytest_time_s": base.pytest_time_s} if base else None,
         "targets": [{"id": t.id, "outcome": t.outcome, "message": t.message[:500], "timeout": t.timeout}
                     for t in result.targets],
+        "suite_errors": [{"id": t.id, "message": (error_line(t) or t.message)[:500]} for t in result.suite_errors],
         "localization": result.localization,
         "model": result.model,
         "model_can_chat": result.can_chat,
@@ -354,15 +406,34 @@ def commit_message(cand: dict[str, Any], targets: list[str]) -> str:
     body = [f"Changed: {', '.join(cand.get('files') or [])}."]
     if cand.get("critique"):
         body.append(cand["critique"])
-    suite = ""
-    if cand.get("suite_total") is not None:
-        suite = f"; full suite {cand['suite_passed']}/{cand['suite_total']} passing"
     regress = cand.get("regressions")
+    if regress is None or cand.get("suite_total") is None:
+        suite = "the full suite was not run on it (no target test passed)"
+    else:
+        suite = (f"{len(regress) if regress else 'no'} regression{'s' if len(regress or []) != 1 else ''}; "
+                 f"full suite {cand['suite_passed']}/{cand['suite_total']} passing")
     body.append(f"Found by orps fix (candidate {cand['id']}, rank {cand['rank']}): {len(fixed)}/{len(targets)} "
-                f"target tests pass, {'no' if not regress else len(regress)} regressions{suite}.")
+                f"target tests pass, {suite}.")
     if fixed:
         body.append("Fixed tests:\n" + "\n".join(f"- {t}" for t in fixed[:20]))
     return subject[:72] + "\n\n" + "\n\n".join(body) + "\n"
+
+
+def apply_warnings(cand: dict[str, Any], targets: list[str]) -> list[str]:
+    """What the user should know before relying on an applied patch: it fixes nothing, only part, or
+    breaks tests that passed."""
+    fixed, n = len(cand.get("fixed") or []), len(targets)
+    out = []
+    if fixed == 0:
+        out.append(f"patch #{cand['rank']} fixes 0 of the {n} target test{'s' if n != 1 else ''}; the full suite "
+                   "was not run on it")
+    elif fixed < n:
+        out.append(f"patch #{cand['rank']} fixes only {fixed} of the {n} target tests")
+    regress = cand.get("regressions") or []
+    if regress:
+        out.append(f"patch #{cand['rank']} breaks {len(regress)} test{'s' if len(regress) != 1 else ''} that passed "
+                   f"before: {', '.join(regress[:3])}{' ...' if len(regress) > 3 else ''}")
+    return out
 
 
 def apply_candidate(runs_dir: Path, repo: str | Path, rank: int, commit: bool = False) -> tuple[dict, ApplyResult]:
@@ -379,6 +450,7 @@ def apply_candidate(runs_dir: Path, repo: str | Path, rank: int, commit: bool = 
     hint = (cand.get("fixed") or ["patch"])[0].split("::")[-1]
     result = apply_patch(repo, changes, commit=commit, message=commit_message(cand, doc.get("targets") or []),
                          branch_hint=hint)
+    result.warnings = apply_warnings(cand, doc.get("targets") or [])
     return cand, result
 
 

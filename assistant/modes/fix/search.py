@@ -12,6 +12,7 @@ suspect function from a "fixed version" prompt, and the samples are ranked by ex
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ class FixResult(BaseModel):
     environment: dict[str, Any] = Field(default_factory=dict)
     baseline: SuiteRun | None = None
     targets: list[TestRun] = Field(default_factory=list)
+    suite_errors: list[TestRun] = Field(default_factory=list, description="collection errors that are not targets")
     status: Literal["all_pass", "fixed", "partial", "not_fixed"] = "not_fixed"
     model: str = ""
     can_chat: bool = True
@@ -151,10 +153,25 @@ def node_index(node_id: str) -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2) or 0)) if m else (0, 0)
 
 
-def final_key(report: CandidateReport, patch: Patch, node_id: str) -> tuple:
+def final_key(report: CandidateReport, patch: Patch, node_id: str, suspect_rank: int = 0) -> tuple:
+    """The final order. Among patches that fix no target, one in the most suspect code comes first (a
+    small change in an unrelated file is not a better guess); otherwise the smaller diff does."""
     time = round(report.suite_time_s, 1) if report.suite_time_s is not None else float("inf")
+    where = (patch.size, suspect_rank) if report.targets_fixed else (suspect_rank, patch.size)
     return (-len(report.targets_fixed), len(report.regressions) if report.suite_ran else 1_000_000,
-            len(report.new_failures), patch.size, time, node_index(node_id))
+            len(report.new_failures), *where, time, node_index(node_id))
+
+
+def changed_old_lines(old: str, new: str) -> list[int]:
+    """1-based lines of `old` that a change replaces or sits next to (an insertion touches its neighbours)."""
+    import difflib
+
+    out: list[int] = []
+    for tag, i1, i2, _j1, _j2 in difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(),
+                                                         autojunk=False).get_opcodes():
+        if tag != "equal":
+            out += list(range(i1 + 1, i2 + 1)) if i2 > i1 else [max(1, i1), i1 + 1]
+    return out
 
 
 @dataclass
@@ -180,8 +197,10 @@ class FixEngine:
         self.index = index
         self.loc = loc
         self.context = context
-        self.policy = EditPolicy(preferred_files=[f for f in loc.files if not is_test_file(f)],
-                                 editable_tests={t.id for t in targets if t.outcome == "collection_error"})
+        broken = [t.id for t in targets if t.outcome == "collection_error"]
+        # a test module that fails to import may be edited; so may a broken directory's conftest.py
+        editable = set(broken) | {f"{d}/{name}" for d in broken for name in ("conftest.py", "__init__.py")}
+        self.policy = EditPolicy(preferred_files=[f for f in loc.files if not is_test_file(f)], editable_tests=editable)
         self.baseline_passing = baseline.passing_ids()
         self.baseline_ids = set(baseline.by_id())
         self.nodes: dict[str, Node] = {}
@@ -209,9 +228,15 @@ class FixEngine:
         if not self.stop_reason:
             self.stop_reason = "search finished"
 
+    def suspect_rank(self, patch: Patch) -> int:
+        """How suspect the code a patch changes is: the rank of the best suspect it touches."""
+        ranks = [self.loc.rank_of(rel, changed_old_lines(old, new)) for rel, (old, new) in patch.changes.items()]
+        return min(ranks, default=len(self.loc.suspects))
+
     def ranking(self) -> list[str]:
         ids = [nid for nid, n in self.nodes.items() if nid in self.reports and n.status not in ("invalid", "duplicate")]
-        return sorted(ids, key=lambda nid: final_key(self.reports[nid], self.patches[nid], nid))
+        return sorted(ids, key=lambda nid: final_key(self.reports[nid], self.patches[nid], nid,
+                                                     self.suspect_rank(self.patches[nid])))
 
     # ------------------------------------------------------------------ development
 
@@ -315,20 +340,40 @@ class FixEngine:
         under = [x for x in run.tests if x.id.startswith(tid + "[") or x.id.startswith(tid + "::")]
         return bool(under) and all(x.ok for x in under)
 
+    def target_groups(self) -> list[list[str]]:
+        """Target ids in the pytest runs that judge them: the tests and modules together, each broken
+        directory alone (pytest loads a directory's conftest.py at start-up when it is named on the
+        command line, and a failing one stops the run before any report is written)."""
+        rest = [t.id for t in self.targets if not t.directory_level]
+        return ([rest] if rest else []) + [[t.id] for t in self.targets if t.directory_level]
+
+    async def _run_targets(self, files: dict[str, str]) -> dict[str, SuiteRun]:
+        opts = self.config.pytest
+
+        async def one(group: list[str]) -> SuiteRun:
+            return read_report(await self.ctx.execute(pytest_job(self.env, group, files, opts)), group)
+
+        groups = self.target_groups()
+        runs = await asyncio.gather(*(one(g) for g in groups))
+        return {tid: run for g, run in zip(groups, runs) for tid in g}
+
     async def _execute(self, node: Node, patch: Patch) -> None:
         files = patch.new_files()
         opts = self.config.pytest
-        target_run = read_report(await self.ctx.execute(pytest_job(self.env, self.target_ids, files, opts)),
-                                 self.target_ids)
-        rep = CandidateReport(error=target_run.error)
+        runs = await self._run_targets(files)
+        first = runs[self.target_ids[0]]
+        rep = CandidateReport(error=first.error)
         for tid in self.target_ids:
-            (rep.targets_fixed if self._target_ok(target_run, tid) else rep.targets_failing).append(tid)
-        by_id = target_run.by_id()
+            (rep.targets_fixed if self._target_ok(runs[tid], tid) else rep.targets_failing).append(tid)
+        found: dict[str, TestRun] = {}
+        for tid in self.target_ids:
+            run = runs[tid]
+            t = run.by_id().get(tid) or next((x for x in run.tests if x.id.startswith(tid) and not x.ok), None)
+            if t is not None:
+                found[tid] = t
         for tid in rep.targets_failing:
-            t = by_id.get(tid)
-            if t is None:
-                t = next((x for x in target_run.tests if x.id.startswith(tid) and not x.ok), None)
-            rep.failures[tid] = failure_text(t, 900) if t is not None else f"{tid}: not reported ({target_run.error})"
+            t = found.get(tid)
+            rep.failures[tid] = failure_text(t, 900) if t is not None else f"{tid}: not reported ({runs[tid].error})"
         if rep.targets_fixed:
             suite = read_report(await self.ctx.execute(pytest_job(self.env, self.suite_selection, files, opts)),
                                 self.suite_selection)
@@ -350,7 +395,7 @@ class FixEngine:
         self.reports[node.id] = rep
         outcomes = []
         for tid in self.target_ids:
-            t = by_id.get(tid)
+            t = found.get(tid)
             if tid in rep.targets_fixed:
                 outcomes.append(TestOutcome(name=tid, verdict="AC"))
             else:
@@ -358,8 +403,9 @@ class FixEngine:
                     "error", "collection_error")) else "WA"
                 outcomes.append(TestOutcome(name=tid, verdict=verdict, detail=(t.message if t else rep.error or "")[:300],
                                             traceback=(t.text[-2000:] if t else None)))
-        node.execution = Execution(visible=outcomes, elapsed_ms=target_run.wall_s * 1000,
-                                   sandbox_error=rep.error if rep.error and not target_run.tests else None)
+        unique = list({id(r): r for r in runs.values()}.values())
+        node.execution = Execution(visible=outcomes, elapsed_ms=sum(r.wall_s for r in unique) * 1000,
+                                   sandbox_error=rep.error if rep.error and not first.tests else None)
         node.status = "executed"
         node.outcome_score = len(rep.targets_fixed) / max(1, len(self.target_ids))
         self.ctx.emit(NodeExecuted(node_id=node.id, passed=len(rep.targets_fixed), total=len(self.target_ids),
@@ -547,16 +593,16 @@ def completion_edit(target: Definition | None, prefix: str, continuation: str) -
     """The fixed definition: prefix + the model's continuation up to where the function ends."""
     if target is None:
         raise EditError("no target function for the completion")
-    text = prefix + continuation
-    lines = text.splitlines()
-    out = []
-    for i, ln in enumerate(lines):
-        if i > 0 and ln.strip() and not ln[0].isspace() and not ln.startswith((")", "]", "}")):
+    head = prefix.count("\n")  # the prefix's lines (decorators, signature, docstring) are ours
+    lines = (prefix + continuation).splitlines()
+    out = lines[:head]
+    for ln in lines[head:]:
+        if ln.strip() and not ln[0].isspace() and not ln.startswith((")", "]", "}")):
             break  # back at column 0: the function ended
         out.append(ln)
     while out and not out[-1].strip():
         out.pop()
     code = "\n".join(out) + "\n"
-    if len(out) <= prefix.count("\n"):
+    if len(out) <= head:
         raise EditError("the model wrote no function body")
     return Edit("definition", target.file, replace=code, target=target.qualname)

@@ -162,6 +162,7 @@ class ApplyResult:
     branch: str | None = None
     commit: str | None = None
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _current_text(root: Path, rel: str) -> str | None:
