@@ -567,7 +567,7 @@ class Runner:
         return found
 
     def run_once(self, job, index, codes, test_dir, io_dir):
-        limits = job["limits"]
+        limits = job["tests"][index].get("limits") or job["limits"]
         mode = job["mode"]
         result_r = result_w = None
         if mode == "function":
