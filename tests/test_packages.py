@@ -36,7 +36,7 @@ def test_kattis_package_tests_groups_flags_and_limits():
     assert describe_rule(p.judge) == "float tolerance 1e-06 (integers exact, case-insensitive)"
     # the large group's testdata.yaml adds its own flag on top of problem.yaml's
     large = p.hidden_tests[-1].judge
-    assert large is not None and (large.absolute_tolerance, large.relative_tolerance) == (1e-6, 1e-8)
+    assert large is not None and (large.absolute_tolerance, large.relative_tolerance) == (1e-8, 1e-8)
     assert all(t.judge is None for t in p.hidden_tests[:-1])
 
 

@@ -11,13 +11,16 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from sandbox.api import ExecutionReport, TestCase, TestResult, Verdict
+from sandbox.api import ExecutionReport, Mismatch, TestCase, TestResult, Verdict
+from sandbox.compare import describe_rule
 from sandbox.judge import excerpt_lines
 
 from ..errors import UserError
 from ..problems import Problem, load_problem
 from ..problems.loaders import read_text
+from ..textsafe import printable
 from . import console, err_console, main
+from .problem_options import apply_limits, describe_limits, limit_options
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 VERDICT_STYLE = {
@@ -85,6 +88,22 @@ def _test_line(code: str, traceback: str | None) -> str:
     return line if len(line) <= 80 else line[:77] + "..."
 
 
+def _numbered(lines: list[tuple[int, str]], marked: int, width: int) -> list[str]:
+    shown = [f"{'>' if n == marked else ' '}{n:>{width}} | {text}" for n, text in lines]
+    last = lines[-1][0] if lines else 0
+    if marked > last:
+        shown.append(f">{marked:>{width}} | (end of output)")
+    return shown
+
+
+def mismatch_block(m: Mismatch) -> list[str]:
+    """The first differing line of both sides with the lines around it, as `oj test -D` shows."""
+    numbers = [n for n, _ in m.expected + m.actual] + [m.expected_line, m.actual_line]
+    width = len(str(max(numbers)))
+    return (["expected:", *("  " + ln for ln in _numbered(m.expected, m.expected_line, width)),
+             "got:", *("  " + ln for ln in _numbered(m.actual, m.actual_line, width))])
+
+
 def describe(result: TestResult, test: TestCase, kind: str, filename: str) -> str:
     """The detail column: what the test checked and why it failed."""
     if result.verdict is Verdict.AC:
@@ -98,22 +117,54 @@ def describe(result: TestResult, test: TestCase, kind: str, filename: str) -> st
         if line is not None:
             detail += f" (solution line {line})"
     lines.append(detail)
-    if kind == "stdio" and result.verdict is Verdict.WA:
+    if kind == "stdio" and result.verdict is Verdict.WA and result.mismatch is None:
+        # a checker's verdict: its message, and the first lines of both sides (a mismatch found by
+        # the comparison is shown below the table instead)
         lines.append("expected: " + _lines_excerpt(result.expected).replace("\n", "\n          "))
         lines.append("got:      " + _lines_excerpt(result.actual).replace("\n", "\n          "))
     return "\n".join(ln for ln in lines if ln)
+
+
+MISMATCHES_SHOWN = 5
+
+
+def print_mismatches(report: ExecutionReport) -> None:
+    """Each wrong answer's first differing line with context, below the table, at full width."""
+    wrong = [r for r in report.results if r.mismatch is not None]
+    for r in wrong[:MISMATCHES_SHOWN]:
+        m = r.mismatch
+        console.print()
+        console.print(Text.assemble((printable(r.name) or f"#{r.index + 1}", "bold"), " ", ("WA", "bold red"),
+                                    ": ", printable(r.detail)))
+        console.print(Text(printable("\n".join("  " + ln for ln in mismatch_block(m)))), soft_wrap=True)
+    if len(wrong) > MISMATCHES_SHOWN:
+        console.print(Text(f"\n... and {len(wrong) - MISMATCHES_SHOWN} more wrong answers (all of them in --json)",
+                           style="dim"))
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def _mismatch_json(m: Mismatch | None) -> dict | None:
+    if m is None:
+        return None
+    return {"expected_line": m.expected_line, "actual_line": m.actual_line,
+            "expected": [{"line": n, "text": t} for n, t in m.expected],
+            "actual": [{"line": n, "text": t} for n, t in m.actual]}
+
+
 def json_document(problem: Problem, solution: str, report: ExecutionReport, tests: list[TestCase],
                   filename: str, repeat: int = 1) -> dict:
+    def limits(r: TestResult) -> dict:
+        lim = problem.test_limits(tests[r.index]) if r.index < len(tests) else problem.limits()
+        return {"time_limit_s": lim.cpu_s, "memory_limit_mb": lim.memory_mb}
+
     return {
         "problem": problem.id,
         "solution": solution,
         "backend": report.backend,
+        "judge": describe_rule(problem.judge),
         "passed": report.passed,
         "total": report.total,
         "all_passed": report.all_passed,
@@ -123,12 +174,15 @@ def json_document(problem: Problem, solution: str, report: ExecutionReport, test
         "results": [{
             "name": r.name,
             "verdict": r.verdict.value,
+            "rule": r.rule,
             "cpu_ms": _round(r.cpu_ms),
             "wall_ms": _round(r.wall_ms),
             "peak_rss_kb": r.peak_rss_kb,
+            **limits(r),
             "detail": describe(r, tests[r.index], report.kind, filename) if r.index < len(tests) else r.detail,
             "expected": r.expected,
             "actual": r.actual,
+            "mismatch": _mismatch_json(r.mismatch),
             "error_type": r.error_type,
         } for r in report.results],
     }
@@ -146,22 +200,31 @@ def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase
                  repeat: int) -> None:
     if report.compile_error is None:
         table = Table(show_edge=False, pad_edge=False, header_style="bold")
-        table.add_column("test", overflow="fold")
+        longest = max((len(r.name) for r in report.results), default=4)
+        table.add_column("test", overflow="fold", min_width=min(24, max(4, longest)))
         table.add_column("verdict")
         table.add_column("CPU ms" if repeat == 1 else f"CPU ms (median of {repeat})", justify="right")
         table.add_column("wall ms", justify="right")
         table.add_column("mem MB", justify="right")
+        if report.kind == "stdio":
+            table.add_column("judged by", no_wrap=True)
         table.add_column("detail", overflow="fold", ratio=1)
         for r in report.results:
             test = tests[r.index] if r.index < len(tests) else TestCase(name=r.name)
-            table.add_row(Text(r.name or f"#{r.index + 1}"), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict]),
-                          _ms(r.cpu_ms), _ms(r.wall_ms), _mb(r.peak_rss_kb),
-                          Text(describe(r, test, report.kind, filename)))
+            row = [Text(printable(r.name) or f"#{r.index + 1}"), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict]),
+                   _ms(r.cpu_ms), _ms(r.wall_ms), _mb(r.peak_rss_kb)]
+            if report.kind == "stdio":
+                row.append(Text(r.rule or "-"))
+            detail = describe(r, test, report.kind, filename)
+            if r.mismatch is not None:  # the full reason and the lines around it follow the table
+                detail = f"line {r.mismatch.actual_line} (below)"
+            table.add_row(*row, Text(printable(detail)))
         console.print(table)
+        print_mismatches(report)
     else:
-        console.print(Text.assemble(("compile error: ", "bold blue"), report.compile_error))
+        console.print(Text.assemble(("compile error: ", "bold blue"), printable(report.compile_error)))
     if report.sandbox_error:
-        console.print(Text.assemble(("sandbox error: ", "bold red"), report.sandbox_error))
+        console.print(Text.assemble(("sandbox error: ", "bold red"), printable(report.sandbox_error)))
 
     cpu = [r.cpu_ms for r in report.results if r.cpu_ms is not None]
     mem = report.peak_rss_kb()
@@ -183,22 +246,24 @@ def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase
 @main.command("judge")
 @click.argument("solution")
 @click.option("-p", "--problem", "problem_spec", required=True, metavar="PROBLEM",
-              help="An oj-tools directory, a Competitive Companion .json, a dataset FILE.jsonl#ID, "
-                   "or a statement (.md/.txt) with sample Input/Output blocks.")
-@click.option("--hidden", is_flag=True, help="Also run the hidden tests (dataset records).")
+              help="A Kattis/ICPC problem package (problem.yaml, data/), an oj-tools directory, a "
+                   "Competitive Companion .json, a dataset FILE.jsonl#ID, or a statement (.md/.txt) with "
+                   "sample Input/Output blocks.")
+@click.option("--hidden", is_flag=True, help="Also run the hidden tests (dataset records, a package's data/secret).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the table.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Runs per passing test; CPU time is the median.")
+@limit_options
 @sandbox_option
 def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat: int,
-          sandbox_choice: str | None) -> None:
+          time_limit: float | None, memory_limit: int | None, sandbox_choice: str | None) -> None:
     """Run the Python SOLUTION on PROBLEM's tests in the sandbox and show a verdict per test.
 
     Exit status: 0 when every test passes, 1 when any fails, 2 for bad input (missing files, a
     problem without tests, Docker not running with --sandbox docker).
     """
     source = read_solution(solution)
-    problem = load_problem(problem_spec)
+    problem = apply_limits(load_problem(problem_spec), time_limit, memory_limit)
     tests = _tests_for(problem, problem_spec, hidden)
     job = problem.job(source, tests=tests, repeat=repeat)
     if hidden and not problem.hidden_tests and not as_json:
@@ -209,10 +274,10 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
                           "they fail with ImportError", soft_wrap=True, markup=False)
     with cli_sandbox(sandbox_choice) as sb:
         if not as_json:
-            limits = job.limits
             where = "visible + hidden" if hidden else "visible"
+            judged = f"; judged by {describe_rule(problem.judge)}" if problem.kind == "stdio" else ""
             console.print(Text(f"{problem.id}: {len(tests)} {where} tests ({problem.kind}), limits "
-                               f"{limits.cpu_s:g}s CPU, {limits.memory_mb} MB; {sb.name} sandbox", style="dim"))
+                               f"{describe_limits(problem, tests)}{judged}; {sb.name} sandbox", style="dim"))
         if not as_json and err_console.is_terminal:
             with err_console.status(f"running {len(tests)} tests..."):
                 report = sb.run(job)

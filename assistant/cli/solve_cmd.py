@@ -16,6 +16,7 @@ from ..engine.events import Event
 from ..engine.search import SearchConfig
 from ..errors import UserError
 from . import console, err_console, main
+from .problem_options import apply_limits, limit_options
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 
@@ -135,18 +136,21 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path), help="Write the run trace here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--tui", is_flag=True, help="Watch the search in the terminal UI.")
+@limit_options
 @sandbox_option
 def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, parallel,
-              seed, no_generated_tests, as_json, out, trace_path, quiet, tui, sandbox_choice) -> None:
+              seed, no_generated_tests, as_json, out, trace_path, quiet, tui, time_limit, memory_limit,
+              sandbox_choice) -> None:
     """Search for solutions to PROBLEM and rank them by real execution.
 
-    PROBLEM: an online-judge-tools directory, a Competitive Companion JSON file, a dataset record
-    FILE.jsonl#ID, or a Markdown/text statement with sample blocks.
+    PROBLEM: a Kattis/ICPC problem package (problem.yaml, data/), an online-judge-tools directory, a
+    Competitive Companion JSON file, a dataset record FILE.jsonl#ID, or a Markdown/text statement
+    with sample blocks.
     """
     from ..modes.solve import default_trace_path, result_json, solve
     from ..problems import load_problem
 
-    prob = load_problem(problem)
+    prob = apply_limits(load_problem(problem), time_limit, memory_limit)
     settings = load_settings()
     overrides = {k: v for k, v in dict(method=method, max_calls=max_calls, max_tokens=max_tokens, max_wall_s=max_wall_s,
                                         rounds=rounds, beam=beam, initial=initial, parallel=parallel,
