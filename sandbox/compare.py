@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from .api import JudgeSpec, Mismatch
 
@@ -83,6 +82,7 @@ def _same_value(got: str, want: str) -> bool:
     """`got` is a number with exactly the value of the integer `want` ("7.0" is 7, "7.000001" is not)."""
     if not _NUMBER.fullmatch(got):
         return False
+    from decimal import Decimal, InvalidOperation  # only a near-miss on an integer needs it
     try:
         return Decimal(got) == Decimal(want)
     except InvalidOperation:

@@ -272,7 +272,7 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
     if problem.requires and not as_json:
         err_console.print(f"note: the tests import {', '.join(problem.requires)}; if the sandbox lacks them "
                           "they fail with ImportError", soft_wrap=True, markup=False)
-    with cli_sandbox(sandbox_choice) as sb:
+    with cli_sandbox(sandbox_choice, pool_size=1) as sb:  # one job at a time: one warm runner is enough
         if not as_json:
             where = "visible + hidden" if hidden else "visible"
             judged = f"; judged by {describe_rule(problem.judge)}" if problem.kind == "stdio" else ""

@@ -30,7 +30,6 @@ from sandbox.api import JudgeSpec, Limits, TestCase
 
 from ..errors import UserError
 from .model import Problem
-from .packages import is_package, load_package
 
 # statement files looked for in an oj-tools directory, in this order
 STATEMENT_NAMES = ("problem.md", "statement.md", "README.md", "readme.md", "problem.txt", "statement.txt",
@@ -89,12 +88,14 @@ def load_problem(spec: str) -> Problem:
         file_part, _, record_id = spec.partition("#")
         return load_dataset_record(Path(file_part).expanduser(), record_id, display=file_part)
     if path.is_dir():
+        from .packages import is_package, load_package  # imported when needed: CLI start-up stays short
         if is_package(path):
             return load_package(path, display=spec)
         return load_oj_dir(path, display=spec)
     if not path.exists():
         raise UserError(f"{spec}: no such file or directory")
     if path.name == "problem.yaml":
+        from .packages import load_package
         return load_package(path.parent, display=str(Path(spec).parent))
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
