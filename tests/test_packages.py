@@ -262,3 +262,31 @@ def test_every_gcj_record_keeps_its_test_set_limits(datasets):
         else:
             assert not p.has_test_set_limits()
     assert checked >= 5
+
+
+# --------------------------------------------------------------------------- solving a package
+
+SPIN_THEN_SUM = """\
+import sys, time
+end = time.process_time() + 0.7
+while time.process_time() < end:
+    pass
+lines = sys.stdin.read().split("\\n")
+for i, line in enumerate(lines[1:int(lines[0]) + 1], 1):
+    print(f"Case #{i}: {sum(map(int, line.split()[1:]))}")
+"""
+
+
+async def test_solve_runs_candidates_under_the_test_sets_limits_and_the_override(local_sandbox):
+    from assistant.engine.search import SearchConfig
+    from assistant.models.scripted import ScriptedModel
+    from assistant.modes.solve import solve
+
+    model = ScriptedModel(handler=lambda req: f"Sum each case.\n```python\n{SPIN_THEN_SUM}```\n")
+    config = SearchConfig(generated_tests=False, complexity=False, repeat_final=1, max_calls=2, initial=1,
+                          rounds=0, critic=False)
+    problem = load_problem(str(FIXTURES / "codejam-big-sum"))
+    result = await solve(problem, model, local_sandbox, config)
+    assert result.best is not None and result.best.execution.visible[0].verdict == "AC"  # 5 s for test set 1
+    tight = await solve(problem.with_limits(time_s=0.3), model, local_sandbox, config)
+    assert [n.execution.visible[0].verdict for n in tight.nodes if n.execution] == ["TLE"]
