@@ -30,40 +30,34 @@ sys.path.insert(0, str(REPO))
 
 SOLUTION = """\
 import sys
-from collections import Counter
 
 data = sys.stdin.buffer.read().split()
-n, k = int(data[0]), int(data[1])
-seen = Counter()
-pairs = 0
-for a in map(int, data[2:2 + n]):
-    pairs += seen[k - a]
-    seen[a] += 1
-print(pairs)
+n = int(data[0])
+best = current = int(data[1])
+for x in map(int, data[2:1 + n]):
+    current = max(x, current + x)
+    best = max(best, current)
+print(best)
 """
 
 
-def expected(xs: list[int], k: int) -> int:
-    from collections import Counter
-    seen: Counter = Counter()
-    pairs = 0
-    for a in xs:
-        pairs += seen[k - a]
-        seen[a] += 1
-    return pairs
+def best_sum(xs: list[int]) -> int:
+    """The largest sum of a non-empty run of consecutive numbers, the slow way."""
+    prefix = [0]
+    for x in xs:
+        prefix.append(prefix[-1] + x)
+    return max(prefix[j] - prefix[i] for i in range(len(xs)) for j in range(i + 1, len(xs) + 1))
 
 
 def make_problem(root: Path, tests: int) -> Path:
-    """An oj directory: count pairs summing to k, inputs from 1 to 2000 numbers."""
+    """An oj directory: the maximum subarray sum of 1 to 300 numbers."""
     rng = random.Random(2024)
-    test_dir = root / "pairs" / "test"
+    test_dir = root / "max-subarray" / "test"
     test_dir.mkdir(parents=True)
     for i in range(1, tests + 1):
-        n = rng.randint(1, 2000)
-        xs = [rng.randint(-50, 50) for _ in range(n)]
-        k = rng.randint(-20, 20)
-        (test_dir / f"case-{i}.in").write_text(f"{n} {k}\n{' '.join(map(str, xs))}\n")
-        (test_dir / f"case-{i}.out").write_text(f"{expected(xs, k)}\n")
+        xs = [rng.randint(-1000, 1000) for _ in range(rng.randint(1, 300))]
+        (test_dir / f"case-{i}.in").write_text(f"{len(xs)}\n{' '.join(map(str, xs))}\n")
+        (test_dir / f"case-{i}.out").write_text(f"{best_sum(xs)}\n")
     return test_dir.parent
 
 

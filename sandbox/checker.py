@@ -52,13 +52,7 @@ _status, _crash = 0, None
 try:
     runpy.run_path("checker.py", run_name="__main__")
 except SystemExit as _exc:
-    if _exc.code is None:
-        _status = 0
-    elif isinstance(_exc.code, int):
-        _status = _exc.code & 0xFF
-    else:
-        print(_exc.code, file=sys.stderr)
-        _status = 1
+    _status = _exc.code if _exc.code is None or isinstance(_exc.code, int) else str(_exc.code)
 except BaseException:
     _crash = traceback.format_exc()[-2000:]
 try:
@@ -163,7 +157,10 @@ def run_checker(run: Callable[[Job], ExecutionReport], job: Job,
                                    + (f"; stderr: {tail}" if tail else ""))
             if info.get("crash"):
                 raise SandboxError(f"{where}: it raised {_clip(info['crash'].strip().splitlines()[-1])}")
-            outcome = interpret(style, int(info.get("status", 0)), info.get("stdout", ""), r.stderr,
+            status, stderr = info.get("status"), r.stderr
+            if isinstance(status, str):  # sys.exit("message"): exit status 1, the message on stderr
+                status, stderr = 1, f"{stderr}\n{status}"
+            outcome = interpret(style, (status or 0) & 0xFF, info.get("stdout", ""), stderr,
                                 info.get("judgemessage", ""), info.get("teammessage", ""))
             if isinstance(outcome, str):
                 raise SandboxError(f"{where}: {outcome}")
