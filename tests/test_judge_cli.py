@@ -155,6 +155,7 @@ def test_function_record_visible_and_hidden(tmp_path):
     noisy = doc["results"][2]
     assert noisy["verdict"] == "WA" and noisy["expected"] == "2" and noisy["actual"] == "1"
     assert "assert inc(0) == 2" in noisy["detail"]
+    assert doc["judge"] is None and noisy["rule"] is None  # asserts judge function tests, not a comparison
     code, doc = judge_json(src, "-p", f"{DATASET}#fx/inc", "--sandbox", "local", "--hidden")
     assert (doc["passed"], doc["total"]) == (4, 5)
     assert [r["name"] for r in doc["results"]][-2:] == ["hidden-1", "hidden-2"]

@@ -236,3 +236,28 @@ def test_exit_code_conventions():
     assert interpret("kattis", 43, judgemessage="too short", stderr="x") == (False, "too short")
     assert interpret("kattis", 43, teammessage="team") == (False, "team")
     assert isinstance(interpret("kattis", 0), str) and isinstance(interpret("kattis", 1), str)
+
+
+@pytest.mark.datasets
+def test_code_jam_answers_off_by_one_are_wrong(datasets):
+    """Every Code Jam answer file judges itself AC, and its last integer plus one WA, under the
+    record's own judge (a float tolerance of 1e-6 on nearly all of them)."""
+    import json
+    import re
+
+    from assistant.problems.loaders import problem_from_record
+
+    files = changed = 0
+    for line in (datasets / "stdio" / "gcj.jsonl").read_text().splitlines():
+        problem = problem_from_record(json.loads(line), "gcj")
+        for test in problem.tests(hidden=True):
+            files += 1
+            assert compare_output(test.output, test.output, problem.judge).ok
+            last = list(re.finditer(r"(?<![\w.#-])\d+(?![\w.])", test.output))
+            if not last:
+                continue
+            m = last[-1]
+            bumped = test.output[:m.start()] + str(int(m.group()) + 1) + test.output[m.end():]
+            assert not compare_output(bumped, test.output, problem.judge).ok, (problem.id, test.name)
+            changed += 1
+    assert files > 200 and changed > 150

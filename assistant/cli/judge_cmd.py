@@ -164,7 +164,7 @@ def json_document(problem: Problem, solution: str, report: ExecutionReport, test
         "problem": problem.id,
         "solution": solution,
         "backend": report.backend,
-        "judge": describe_rule(problem.judge),
+        "judge": describe_rule(problem.judge) if problem.kind == "stdio" else None,
         "passed": report.passed,
         "total": report.total,
         "all_passed": report.all_passed,
