@@ -76,7 +76,7 @@ def test_data_level_testdata_and_validator_flags_forms(tmp_path):
     d = copy_fixture(tmp_path, "kattis-average")
     (d / "problem.yaml").write_text("name: {en: Average Speed, sv: Medelhastighet}\n"
                                     "validator_flags: case_sensitive space_change_sensitive\n")
-    (d / "data" / "testdata.yaml").write_text("output_validator_flags: float_absolute_tolerance 0.5\n")
+    (d / "data" / "testdata.yaml").write_text("output_validator_args: [float_absolute_tolerance, '0.5']\n")
     (d / "data" / "secret" / "02-large" / "testdata.yaml").unlink()
     p = load_problem(str(d))
     assert p.title == "Average Speed"
@@ -290,3 +290,12 @@ async def test_solve_runs_candidates_under_the_test_sets_limits_and_the_override
     assert result.best is not None and result.best.execution.visible[0].verdict == "AC"  # 5 s for test set 1
     tight = await solve(problem.with_limits(time_s=0.3), model, local_sandbox, config)
     assert [n.execution.visible[0].verdict for n in tight.nodes if n.execution] == ["TLE"]
+
+
+def test_html_statements_keep_sample_blocks_verbatim():
+    from assistant.problems.packages import html_to_text
+
+    text = html_to_text("<html><head><style>p {}</style></head><body><h3>Limits</h3><p>x<sub>i</sub>  &le;\n"
+                        "10<sup>5</sup>, $$$N$$$ <img alt='a grid'></p><div>Sample Input</div>"
+                        "<pre>2\n  .#\n\n\n#.\n</pre></body></html>")
+    assert text == "Limits\n\nx_i ≤ 10^5, N [image: a grid]\n\nSample Input\n\n```\n2\n  .#\n\n\n#.\n```\n"

@@ -144,9 +144,10 @@ def _group_flags(group_dir: Path, display: str, inherited: list[str]) -> list[st
     if not config.is_file():
         return inherited
     data = _yaml(config, f"{display}/testdata.yaml")
-    if "output_validator_flags" not in data:
-        return inherited
-    return _flag_string(data["output_validator_flags"], f"{display}/testdata.yaml", "output_validator_flags").split()
+    for key in ("output_validator_flags", "output_validator_args"):  # legacy, 2023-07
+        if key in data:
+            return _flag_string(data[key], f"{display}/testdata.yaml", key).split()
+    return inherited
 
 
 def _collect(group_dir: Path, data_dir: Path, display: str, flags: list[str],
@@ -169,57 +170,74 @@ def _collect(group_dir: Path, data_dir: Path, display: str, flags: list[str],
 # --------------------------------------------------------------------------- statements
 
 class _HtmlText(HTMLParser):
-    """Plain text from a statement's HTML: blocks on their own lines, <pre> kept as fenced blocks
-    (so the sample finder sees them), sub/superscripts as _ and ^, scripts and styles dropped."""
+    """Plain text from a statement's HTML: blocks on their own lines, <pre> kept verbatim as fenced
+    blocks (so the sample finder sees them), sub/superscripts as _ and ^, scripts and styles dropped."""
 
     _BLOCKS = {"p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "table", "ul", "ol", "section"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.segments: list[tuple[bool, str]] = []  # (verbatim, text)
         self.skip = 0
         self.pre = 0
+
+    def _add(self, text: str, verbatim: bool = False) -> None:
+        self.segments.append((verbatim, text))
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style", "head"):
             self.skip += 1
         elif tag == "pre":
             self.pre += 1
-            self.parts.append("\n```\n")
         elif tag in self._BLOCKS:
-            self.parts.append("\n")
+            self._add("\n")
         elif tag == "sub":
-            self.parts.append("_")
+            self._add("_", self.pre > 0)
         elif tag == "sup":
-            self.parts.append("^")
+            self._add("^", self.pre > 0)
         elif tag == "img":
             alt = dict(attrs).get("alt")
             if alt:
-                self.parts.append(f"[image: {alt}]")
+                self._add(f"[image: {alt}]")
 
     def handle_endtag(self, tag):
         if tag in ("script", "style", "head"):
             self.skip = max(0, self.skip - 1)
         elif tag == "pre":
             self.pre = max(0, self.pre - 1)
-            if self.parts and not self.parts[-1].endswith("\n"):
-                self.parts.append("\n")
-            self.parts.append("```\n")
         elif tag in self._BLOCKS:
-            self.parts.append("\n")
+            self._add("\n")
 
     def handle_data(self, data):
-        if self.skip:
-            return
-        if self.pre:
-            self.parts.append(data)
-        else:
-            self.parts.append(re.sub(r"\s+", " ", data))
+        if not self.skip:  # in prose, a newline is a space: only block tags break lines
+            self._add(data if self.pre else re.sub(r"\s+", " ", data), self.pre > 0)
 
     def text(self) -> str:
-        raw = "".join(self.parts).replace("$$$", "")
-        lines = [ln.strip() if not ln.startswith("```") else ln for ln in raw.split("\n")]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+        out: list[str] = []
+        prose: list[str] = []
+
+        def flush_prose() -> None:
+            raw = re.sub(r" +", " ", "".join(prose).replace("$$$", ""))
+            text = re.sub(r"\n{3,}", "\n\n", "\n".join(ln.strip() for ln in raw.split("\n"))).strip()
+            if text:
+                out.append(text)
+            prose.clear()
+
+        i = 0
+        while i < len(self.segments):
+            verbatim, text = self.segments[i]
+            if not verbatim:
+                prose.append(text)
+                i += 1
+                continue
+            block = []
+            while i < len(self.segments) and self.segments[i][0]:
+                block.append(self.segments[i][1])
+                i += 1
+            flush_prose()
+            out.append("```\n" + "".join(block).strip("\n") + "\n```")
+        flush_prose()
+        return "\n\n".join(out) + "\n"
 
 
 def html_to_text(source: str) -> str:
