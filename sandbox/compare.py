@@ -225,6 +225,21 @@ def mismatch_at(actual: str, expected: str, expected_line: int, actual_line: int
                     actual=_context(actual, actual_line, context, width))
 
 
+def mismatch_lines(m: Mismatch) -> list[str]:
+    """The mismatch as text: each side's lines around the first difference, numbered, the
+    differing line marked with '>' (as `oj test -D` shows); raw candidate text, so make it safe
+    before it reaches a terminal."""
+    width = len(str(max([n for n, _ in m.expected + m.actual] + [m.expected_line, m.actual_line])))
+
+    def numbered(lines: list[tuple[int, str]], marked: int) -> list[str]:
+        shown = [f"  {'>' if n == marked else ' '}{n:>{width}} | {text}" for n, text in lines]
+        if marked > (lines[-1][0] if lines else 0):
+            shown.append(f"  >{marked:>{width}} | (end of output)")
+        return shown
+
+    return ["expected:", *numbered(m.expected, m.expected_line), "got:", *numbered(m.actual, m.actual_line)]
+
+
 def _wrong(actual: str, expected: str, rule: str, reason: str, expected_line: int, actual_line: int) -> Comparison:
     return Comparison(False, reason, rule, mismatch_at(actual, expected, expected_line, actual_line, reason))
 
@@ -241,4 +256,4 @@ def compare_output(actual: str, expected: str, spec: JudgeSpec) -> Comparison:
 
 
 __all__ = ["CHECKER", "Comparison", "EXACT", "FLOAT", "LINES", "TOKENS", "compare_output", "describe_rule",
-           "mismatch_at", "rule_of"]
+           "mismatch_at", "mismatch_lines", "rule_of"]

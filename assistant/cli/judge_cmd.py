@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sandbox.api import ExecutionReport, Mismatch, TestCase, TestResult, Verdict
-from sandbox.compare import describe_rule
+from sandbox.compare import describe_rule, mismatch_lines
 from sandbox.judge import excerpt_lines
 
 from ..errors import UserError
@@ -88,22 +88,6 @@ def _test_line(code: str, traceback: str | None) -> str:
     return line if len(line) <= 80 else line[:77] + "..."
 
 
-def _numbered(lines: list[tuple[int, str]], marked: int, width: int) -> list[str]:
-    shown = [f"{'>' if n == marked else ' '}{n:>{width}} | {text}" for n, text in lines]
-    last = lines[-1][0] if lines else 0
-    if marked > last:
-        shown.append(f">{marked:>{width}} | (end of output)")
-    return shown
-
-
-def mismatch_block(m: Mismatch) -> list[str]:
-    """The first differing line of both sides with the lines around it, as `oj test -D` shows."""
-    numbers = [n for n, _ in m.expected + m.actual] + [m.expected_line, m.actual_line]
-    width = len(str(max(numbers)))
-    return (["expected:", *("  " + ln for ln in _numbered(m.expected, m.expected_line, width)),
-             "got:", *("  " + ln for ln in _numbered(m.actual, m.actual_line, width))])
-
-
 def describe(result: TestResult, test: TestCase, kind: str, filename: str) -> str:
     """The detail column: what the test checked and why it failed."""
     if result.verdict is Verdict.AC:
@@ -136,7 +120,7 @@ def print_mismatches(report: ExecutionReport) -> None:
         console.print()
         console.print(Text.assemble((printable(r.name) or f"#{r.index + 1}", "bold"), " ", ("WA", "bold red"),
                                     ": ", printable(r.detail)))
-        console.print(Text(printable("\n".join("  " + ln for ln in mismatch_block(m)))), soft_wrap=True)
+        console.print(Text(printable("\n".join("  " + ln for ln in mismatch_lines(m)))), soft_wrap=True)
     if len(wrong) > MISMATCHES_SHOWN:
         console.print(Text(f"\n... and {len(wrong) - MISMATCHES_SHOWN} more wrong answers (all of them in --json)",
                            style="dim"))
