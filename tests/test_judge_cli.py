@@ -397,3 +397,31 @@ def test_candidate_control_characters_are_shown_not_obeyed(tmp_path):
     result = judge(src, "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local")
     assert result.exit_code == 1
     assert "\x1b" not in result.stdout and "\\x1b[2J" in result.stdout
+
+
+def test_a_checker_from_the_command_line(tmp_path):
+    d = tmp_path / "pair" / "test"
+    d.mkdir(parents=True)
+    for name, n, answer in (("a", 10, "5 5"), ("b", 7, "3 4")):
+        (d / f"{name}.in").write_text(f"{n}\n")
+        (d / f"{name}.out").write_text(f"{answer}\n")
+    checker = tmp_path / "check.py"
+    checker.write_text("import sys\nn = int(open(sys.argv[1]).read())\nout = open(sys.argv[2]).read().split()\n"
+                       "ok = len(out) == 2 and int(out[0]) + int(out[1]) == n\n"
+                       "print('ok' if ok else 'not a pair summing to n', file=sys.stderr)\nsys.exit(0 if ok else 1)\n")
+    src = solution(tmp_path, "n = int(input())\nprint(1, n - 1 if n != 7 else n)\n")
+    code, doc = judge_json(src, "-p", str(d.parent), "--sandbox", "local", "--checker", str(checker))
+    assert code == 1 and [r["verdict"] for r in doc["results"]] == ["AC", "WA"]
+    assert [r["rule"] for r in doc["results"]] == ["checker", "checker"]
+    assert doc["judge"] == f"checker (testlib: {checker})" and "not a pair" in doc["results"][1]["detail"]
+    # the package's own Kattis validator, named on the command line for an oj directory
+    validator = FIXTURES / "kattis-anypair" / "output_validators" / "pair_validator" / "validate.py"
+    code, doc = judge_json(src, "-p", str(d.parent), "--sandbox", "local", "--checker", str(validator),
+                           "--checker-style", "kattis")
+    assert [r["verdict"] for r in doc["results"]] == ["AC", "WA"] and "not 7" in doc["results"][1]["detail"]
+    for bad, message in ((str(tmp_path / "missing.py"), "missing.py: no such file"),
+                         (str(tmp_path / "check.cpp"), "only Python checkers (.py)")):
+        result = judge(src, "-p", str(d.parent), "--checker", bad)
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    result = judge(src, "-p", f"{DATASET}#fx/inc", "--checker", str(checker))
+    assert result.exit_code == 2 and "function problem" in result.output

@@ -20,7 +20,7 @@ from ..problems import Problem, load_problem
 from ..problems.loaders import read_text
 from ..textsafe import printable
 from . import console, err_console, main
-from .problem_options import apply_limits, describe_limits, limit_options
+from .problem_options import apply_judging_options, describe_limits, judging_options
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 VERDICT_STYLE = {
@@ -237,17 +237,18 @@ def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the table.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Runs per passing test; CPU time is the median.")
-@limit_options
+@judging_options
 @sandbox_option
 def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat: int,
-          time_limit: float | None, memory_limit: int | None, sandbox_choice: str | None) -> None:
+          time_limit: float | None, memory_limit: int | None, checker: str | None, checker_style: str,
+          sandbox_choice: str | None) -> None:
     """Run the Python SOLUTION on PROBLEM's tests in the sandbox and show a verdict per test.
 
     Exit status: 0 when every test passes, 1 when any fails, 2 for bad input (missing files, a
     problem without tests, Docker not running with --sandbox docker).
     """
     source = read_solution(solution)
-    problem = apply_limits(load_problem(problem_spec), time_limit, memory_limit)
+    problem = apply_judging_options(load_problem(problem_spec), time_limit, memory_limit, checker, checker_style)
     tests = _tests_for(problem, problem_spec, hidden)
     job = problem.job(source, tests=tests, repeat=repeat)
     if hidden and not problem.hidden_tests and not as_json:

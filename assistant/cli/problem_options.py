@@ -1,10 +1,16 @@
-"""Options that change how a problem is judged, shared by `orps judge` and `orps solve`."""
+"""Options that change how a problem is judged (limits, a checker), shared by `orps judge` and `orps solve`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from sandbox.api import JudgeSpec
+
+from ..errors import UserError
 from ..problems import Problem
+from ..problems.loaders import read_text
 
 time_limit_option = click.option(
     "--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
@@ -14,12 +20,44 @@ memory_limit_option = click.option(
     help="Memory limit per test in MiB, replacing the problem's (and each test set's own).")
 
 
-def limit_options(command):
-    return time_limit_option(memory_limit_option(command))
+checker_option = click.option(
+    "--checker", "checker", default=None, metavar="FILE.py",
+    help="Judge outputs with this Python checker instead of comparing them (testlib convention: "
+         "checker input output answer, exit 0 accepted, 1 wrong).")
+checker_style_option = click.option(
+    "--checker-style", type=click.Choice(["testlib", "kattis"]), default="testlib", show_default=True,
+    help="kattis: validator input answer feedback_dir < output, exit 42 accepted, 43 wrong.")
 
 
-def apply_limits(problem: Problem, time_limit: float | None, memory_limit: int | None) -> Problem:
-    return problem.with_limits(time_s=time_limit, memory_mb=memory_limit)
+def judging_options(command):
+    """--time-limit, --memory-limit, --checker and --checker-style."""
+    return time_limit_option(memory_limit_option(checker_option(checker_style_option(command))))
+
+
+def apply_judging_options(problem: Problem, time_limit: float | None, memory_limit: int | None,
+                 checker: str | None = None, checker_style: str = "testlib") -> Problem:
+    """The problem as the command line changes it: limits replaced, a checker given."""
+    problem = problem.with_limits(time_s=time_limit, memory_mb=memory_limit)
+    if checker is None:
+        return problem
+    if problem.kind != "stdio":
+        raise UserError(f"--checker {checker}: problem {problem.id} is a function problem (its tests are "
+                        "asserts); a checker judges stdin/stdout programs")
+    path = Path(checker).expanduser()
+    if path.suffix.lower() != ".py":
+        raise UserError(f"--checker {checker}: only Python checkers (.py) can run for now")
+    source = read_text(path, checker)
+    try:
+        compile(source, checker, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise UserError(f"{checker}: the checker does not compile (SyntaxError at line {exc.lineno}: "
+                        f"{exc.msg})") from None
+    judge = JudgeSpec(checker=source, checker_style=checker_style, checker_name=checker)
+    problem = problem.model_copy(update={"judge": judge})
+    # the command line's checker judges every test, whatever a test group said before
+    problem.visible_tests = [t.model_copy(update={"judge": None}) for t in problem.visible_tests]
+    problem.hidden_tests = [t.model_copy(update={"judge": None}) for t in problem.hidden_tests]
+    return problem
 
 
 def describe_limits(problem: Problem, tests) -> str:

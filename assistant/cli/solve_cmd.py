@@ -16,7 +16,7 @@ from ..engine.events import Event
 from ..engine.search import SearchConfig
 from ..errors import UserError
 from . import console, err_console, main
-from .problem_options import apply_limits, limit_options
+from .problem_options import apply_judging_options, judging_options
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 
@@ -136,11 +136,11 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path), help="Write the run trace here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--tui", is_flag=True, help="Watch the search in the terminal UI.")
-@limit_options
+@judging_options
 @sandbox_option
 def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, parallel,
               seed, no_generated_tests, as_json, out, trace_path, quiet, tui, time_limit, memory_limit,
-              sandbox_choice) -> None:
+              checker, checker_style, sandbox_choice) -> None:
     """Search for solutions to PROBLEM and rank them by real execution.
 
     PROBLEM: a Kattis/ICPC problem package (problem.yaml, data/), an online-judge-tools directory, a
@@ -150,7 +150,7 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
     from ..modes.solve import default_trace_path, result_json, solve
     from ..problems import load_problem
 
-    prob = apply_limits(load_problem(problem), time_limit, memory_limit)
+    prob = apply_judging_options(load_problem(problem), time_limit, memory_limit, checker, checker_style)
     settings = load_settings()
     overrides = {k: v for k, v in dict(method=method, max_calls=max_calls, max_tokens=max_tokens, max_wall_s=max_wall_s,
                                         rounds=rounds, beam=beam, initial=initial, parallel=parallel,
