@@ -128,11 +128,12 @@ def test_results_carry_rule_and_mismatch(sandbox):
 
 
 def test_each_test_runs_under_its_own_limits(sandbox):
+    # generous wall limits: a loaded machine stretches 0.6 s of CPU to seconds of wall time
     spin = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end:\n    pass\nprint('done')\n"
-    tight = TestCase(name="set1", input="", output="done\n", limits=Limits(cpu_s=0.3, wall_s=8, memory_mb=128))
-    loose = TestCase(name="set2", input="", output="done\n", limits=Limits(cpu_s=2, wall_s=8, memory_mb=128))
+    tight = TestCase(name="set1", input="", output="done\n", limits=Limits(cpu_s=0.3, wall_s=30, memory_mb=128))
+    loose = TestCase(name="set2", input="", output="done\n", limits=Limits(cpu_s=2, wall_s=30, memory_mb=128))
     plain = TestCase(name="job", input="", output="done\n")  # no limits of its own: the job's
-    rep = sandbox.run(io_job(spin, tight, loose, plain, limits=Limits(cpu_s=0.3, wall_s=8, memory_mb=128)))
+    rep = sandbox.run(io_job(spin, tight, loose, plain, limits=Limits(cpu_s=0.3, wall_s=30, memory_mb=128)))
     assert [r.verdict for r in rep.results] == [Verdict.TLE, Verdict.AC, Verdict.TLE]
     assert "CPU time limit 0.3s" in rep.results[0].detail  # the test's limit judged it
     # a test's wall limit above the job's is honoured too (the runner is not declared lost)
