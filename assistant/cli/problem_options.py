@@ -10,7 +10,6 @@ from sandbox.api import JudgeSpec
 
 from ..errors import UserError
 from ..problems import Problem
-from ..problems.loaders import read_text
 
 time_limit_option = click.option(
     "--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
@@ -46,12 +45,8 @@ def apply_judging_options(problem: Problem, time_limit: float | None, memory_lim
     path = Path(checker).expanduser()
     if path.suffix.lower() != ".py":
         raise UserError(f"--checker {checker}: only Python checkers (.py) can run for now")
-    source = read_text(path, checker)
-    try:
-        compile(source, checker, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        raise UserError(f"{checker}: the checker does not compile (SyntaxError at line {exc.lineno}: "
-                        f"{exc.msg})") from None
+    from ..problems.packages import read_checker
+    source = read_checker(path, checker)
     judge = JudgeSpec(checker=source, checker_style=checker_style, checker_name=checker)
     problem = problem.model_copy(update={"judge": judge})
     # the command line's checker judges every test, whatever a test group said before

@@ -353,6 +353,18 @@ def _find_checker(path: Path, display: str) -> tuple[Path, str]:
     return python[0], rel(python[0])
 
 
+def read_checker(path: Path, display: str, what: str = "the checker") -> str:
+    """A Python checker's source; one that does not compile is a UserError now, not a judge error
+    on every test later."""
+    source = _read(path, display)
+    try:
+        compile(source, display, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise UserError(f"{display}: {what} does not compile as Python 3 (SyntaxError at line "
+                        f"{exc.lineno}: {exc.msg})") from None
+    return source
+
+
 def _problem_type(meta: _ProblemYaml, display: str, title: str) -> None:
     kinds = [meta.type] if isinstance(meta.type, str) else list(meta.type or [])
     validation = (meta.validation or "default").split()
@@ -397,12 +409,7 @@ def load_package(path: Path, display: str | None = None) -> Problem:
     checker: dict[str, Any] = {}
     if validation[0] == "custom":
         checker_path, checker_name = _find_checker(path, name)
-        source = _read(checker_path, checker_name)
-        try:
-            compile(source, checker_name, "exec", dont_inherit=True)
-        except SyntaxError as exc:
-            raise UserError(f"{checker_name}: the output validator does not compile as Python 3 "
-                            f"(SyntaxError at line {exc.lineno}: {exc.msg})") from None
+        source = read_checker(checker_path, checker_name, "the output validator")
         # Code Jam's archive says in problem.yaml that its judges take (input, output, answer)
         yaml_text = _read(yaml_path, f"{name}/problem.yaml") if yaml_path.is_file() else ""
         style = "testlib" if "does not follow problemtools specifications" in yaml_text else "kattis"
@@ -465,4 +472,4 @@ def load_package(path: Path, display: str | None = None) -> Problem:
                    memory_limit_mb=memory or PACKAGE_MEMORY_MB, judge=problem_judge)
 
 
-__all__ = ["codejam_limits", "html_to_text", "is_package", "judge_from_flags", "load_package"]
+__all__ = ["codejam_limits", "html_to_text", "is_package", "judge_from_flags", "load_package", "read_checker"]
