@@ -44,12 +44,39 @@ class Limits(BaseModel):
 
 
 class JudgeSpec(BaseModel):
-    """How stdout is compared with the expected output (stdin/stdout problems)."""
+    """How stdout is compared with the expected output (stdin/stdout problems).
+
+    `tokens` compares whitespace-separated tokens; `lines` compares lines (trailing spaces and
+    blank lines at the end ignored); `exact` compares bytes. Under a float tolerance a number in
+    the expected output matches a number within the absolute or relative error, except that an
+    integer in the expected output must be matched exactly unless `reals` says every number is
+    real (then integers get the tolerance too, as Kattis's default validator does)."""
 
     type: Literal["tokens", "exact", "lines"] = "tokens"
-    float_tolerance: float | None = None
+    float_tolerance: float | None = Field(None, ge=0, description="absolute and relative tolerance")
+    float_absolute_tolerance: float | None = Field(None, ge=0)
+    float_relative_tolerance: float | None = Field(None, ge=0)
+    reals: bool = Field(False, description="every number is real: integer tokens get the tolerance too")
     case_sensitive: bool = True
-    checker: str | None = Field(None, description="source of a Python checker: argv = input, output, answer")
+    space_change_sensitive: bool = Field(False, description="tokens: whitespace must match exactly too")
+    checker: str | None = Field(None, description="source of a Python checker program")
+    checker_style: Literal["testlib", "kattis"] = Field(
+        "testlib", description="testlib: argv input output answer, exit 0 = accepted; kattis: argv input "
+                               "answer feedback_dir [flags], output on stdin, exit 42 = accepted, 43 = wrong")
+    checker_flags: list[str] = Field(default_factory=list, description="kattis: extra arguments for the checker")
+    checker_name: str = Field("", description="where the checker came from, for messages")
+
+    @property
+    def absolute_tolerance(self) -> float | None:
+        return self.float_absolute_tolerance if self.float_absolute_tolerance is not None else self.float_tolerance
+
+    @property
+    def relative_tolerance(self) -> float | None:
+        return self.float_relative_tolerance if self.float_relative_tolerance is not None else self.float_tolerance
+
+    @property
+    def uses_tolerance(self) -> bool:
+        return self.absolute_tolerance is not None or self.relative_tolerance is not None
 
 
 class TestCase(BaseModel):
@@ -62,7 +89,8 @@ class TestCase(BaseModel):
     input: str | None = None
     output: str | None = None
     argv: list[str] | None = Field(None, description="command jobs: this test's command line")
-    limits: Limits | None = Field(None, description="this test's own limits (a test set's time limit)")
+    limits: Limits | None = Field(None, description="this test's own limits (a test set's); else the job's")
+    judge: JudgeSpec | None = Field(None, description="this test's own judge (a test group's flags); else the job's")
 
 
 class Job(BaseModel):
@@ -100,6 +128,16 @@ class Job(BaseModel):
         return f"{self.module_name}.py" if self.module_name else "solution.py"
 
 
+class Mismatch(BaseModel):
+    """Where a wrong answer first differs from the expected output, with a few lines around it."""
+
+    expected_line: int = Field(description="1-based line of the expected output (one past the end: it ended)")
+    actual_line: int = Field(description="1-based line of the program's output (one past the end: it ended)")
+    expected: list[tuple[int, str]] = Field(default_factory=list, description="(line number, text) around it")
+    actual: list[tuple[int, str]] = Field(default_factory=list)
+    reason: str = ""
+
+
 class TestResult(BaseModel):
     __test__ = False
 
@@ -127,6 +165,9 @@ class TestResult(BaseModel):
                                     description="function tests: calls into the program, and live objects "
                                                 "(solution objects kept by handle, test objects lent to it)")
     files: dict[str, str] = Field(default_factory=dict, description="command jobs: collected files")
+    rule: str | None = Field(None, description="what judged the output: tokens, lines, exact, float "
+                                               "tolerance or checker (None when the output was not judged)")
+    mismatch: Mismatch | None = Field(None, description="WA: where the output first differs")
 
     @property
     def passed(self) -> bool:

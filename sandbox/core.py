@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from .api import ExecutionReport, Job, JudgeSpec, Limits, SandboxError, TestCase, TestResult, Verdict
+from .checker import run_checker
 from .config import SandboxSettings
 from .judge import classify, compile_error_results, passed_run
 from .worker import RunnerFailure, WorkerGone, WorkerLost, WorkerLostDuring
@@ -52,15 +53,15 @@ class Sandbox:
     def run(self, job: Job, on_result: Callable[[TestResult], None] | None = None) -> ExecutionReport:
         started = time.monotonic()
         report = ExecutionReport(kind=job.kind, backend=self.name, image=self.image_id)
-        wall = max([job.limits.wall] + [t.limits.wall for t in job.tests if t.limits is not None])
-        per_test_timeout = job.repeat * (wall + 3) + _SLACK_S
+        longest = max([job.limits.wall] + [t.limits.wall for t in job.tests if t.limits is not None])
+        per_test_timeout = job.repeat * (longest + 3) + _SLACK_S
         payload = self._payload(job)
 
         def on_test(msg: dict) -> None:
             if on_result is not None and job.judge.checker is None and msg.get("type") == "test":
                 i = msg["index"]
                 test = job.tests[i]
-                on_result(classify(job.kind, msg, test, test.limits or job.limits, job.judge))
+                on_result(classify(job.kind, msg, test, test.limits or job.limits, test.judge or job.judge))
 
         pool = self.backend.pool
         lost: str | None = None
@@ -132,8 +133,8 @@ class Sandbox:
             for i, test in enumerate(job.tests):
                 msg = tests_by_index.get(i)
                 if msg is not None:
-                    report.results.append(classify(job.kind, msg, test, test.limits or job.limits, job.judge,
-                                                   checker.get(i)))
+                    report.results.append(classify(job.kind, msg, test, test.limits or job.limits,
+                                                   test.judge or job.judge, checker.get(i)))
                 elif lost is not None:
                     first_missing = all(j in tests_by_index for j in range(i))
                     detail = (f"the sandbox runner was lost during this test ({lost})") if first_missing else \
@@ -198,32 +199,7 @@ class Sandbox:
 
     def _run_checker(self, job: Job, tests_by_index: dict[int, dict]) -> dict[int, tuple[bool, str]]:
         """Run the problem's checker (itself sandboxed) on each test whose program exited cleanly."""
-        todo = []
-        for i, msg in tests_by_index.items():
-            runs = msg.get("runs") or []
-            if runs and not runs[0].get("exit_code") and not runs[0].get("signal") and not runs[0].get("timed_out"):
-                todo.append(i)
-        if not todo:
-            return {}
-        checker_src = job.judge.checker or ""
-        verdicts: dict[int, tuple[bool, str]] = {}
-        for i in todo:
-            output = tests_by_index[i]["runs"][0].get("stdout") or ""
-            check = Job(kind="stdio", source=_checker_wrapper(checker_src),
-                        tests=[TestCase(input="")],
-                        files={"input.txt": job.tests[i].input or "", "output.txt": output,
-                               "answer.txt": job.tests[i].output or ""},
-                        limits=Limits(cpu_s=10, memory_mb=512))
-            rep = Sandbox.run(self, check)
-            r = rep.results[0] if rep.results else None
-            if rep.compile_error:
-                raise SandboxError(f"the checker does not compile: {rep.compile_error}")
-            if r is None or r.exit_code not in (0, 1):
-                why = r.detail if r is not None else rep.sandbox_error
-                raise SandboxError(f"the checker failed on test {i + 1}: {why}; stderr: {r.stderr[-300:] if r else ''}")
-            msg = (r.stdout.strip() or r.stderr.strip())[:300]
-            verdicts[i] = (r.exit_code == 0, msg or ("checker: wrong answer" if r.exit_code else ""))
-        return verdicts
+        return run_checker(lambda check: Sandbox.run(self, check), job, tests_by_index)
 
     def languages(self) -> list[dict]:
         """Which languages of the table this sandbox can run, with their toolchain versions."""
@@ -283,11 +259,6 @@ def _failed(messages: list[dict], job: Job) -> bool:
 def _why_lost(worker) -> str:
     why = worker.transport.describe_exit()
     return why or "connection lost"
-
-
-def _checker_wrapper(checker_src: str) -> str:
-    # the checker sees argv = [checker, input, output, answer], as testlib-style checkers expect
-    return ("import sys\nsys.argv = ['checker.py', 'input.txt', 'output.txt', 'answer.txt']\n" + checker_src)
 
 
 def open_sandbox(settings: SandboxSettings | None = None, backend: str | None = None,

@@ -6,12 +6,12 @@ this module is the only place that decides what they mean.
 
 from __future__ import annotations
 
-import math
 import re
 import signal
 import statistics
 
 from .api import JudgeSpec, Limits, TestCase, TestResult, Verdict
+from .compare import CHECKER, compare_output
 
 _EXCERPT = 400
 
@@ -48,48 +48,6 @@ def _stderr_exception(stderr: str) -> tuple[str | None, str | None]:
     if head and all(part.isidentifier() for part in head.split(".")):
         return head.split(".")[-1], message.strip()
     return None, None
-
-
-# --------------------------------------------------------------------------- output comparison
-
-def _number(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def compare_output(actual: str, expected: str, spec: JudgeSpec) -> tuple[bool, str]:
-    """Compare program output with the expected answer; returns (ok, reason when not ok)."""
-    if spec.type == "exact":
-        if actual == expected:
-            return True, ""
-        return False, "output differs from the expected output byte for byte"
-    if spec.type == "lines":
-        got = [ln.rstrip() for ln in actual.rstrip().splitlines()]
-        want = [ln.rstrip() for ln in expected.rstrip().splitlines()]
-        for i, (g, w) in enumerate(zip(got, want), 1):
-            same = g == w if spec.case_sensitive else g.lower() == w.lower()
-            if not same:
-                return False, f"line {i}: expected {w[:80]!r}, got {g[:80]!r}"
-        if len(got) != len(want):
-            return False, f"expected {len(want)} lines, got {len(got)}"
-        return True, ""
-    got, want = actual.split(), expected.split()
-    for i, (g, w) in enumerate(zip(got, want), 1):
-        if g == w or (not spec.case_sensitive and g.lower() == w.lower()):
-            continue
-        if spec.float_tolerance is not None:
-            gv, wv = _number(g), _number(w)
-            if gv is not None and wv is not None:
-                err = abs(gv - wv)
-                if err <= spec.float_tolerance or err <= spec.float_tolerance * abs(wv):
-                    continue
-        return False, f"token {i}: expected {w[:60]!r}, got {g[:60]!r}"
-    if len(got) != len(want):
-        return False, f"expected {len(want)} tokens, got {len(got)}"
-    return True, ""
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -285,12 +243,15 @@ def _classify_stdio(run: dict, test: TestCase, spec: JudgeSpec, result: TestResu
     result.actual = excerpt(result.stdout, 2000)
     if checker_result is not None:
         ok, reason = checker_result
+        result.rule = CHECKER
     elif test.output is None:
         result.verdict = Verdict.AC
         result.detail = "no expected output: ran without error (unverified)"
         return
     else:
-        ok, reason = compare_output(result.stdout, test.output, spec)
+        comparison = compare_output(result.stdout, test.output, spec)
+        ok, reason, result.rule, result.mismatch = (comparison.ok, comparison.reason, comparison.rule,
+                                                    comparison.mismatch)
     result.verdict = Verdict.AC if ok else Verdict.WA
     result.detail = "" if ok else reason
 

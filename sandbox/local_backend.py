@@ -10,7 +10,10 @@ machine permits, probed once:
 - `unshare`: no network, private PID and IPC namespaces, but the host filesystem stays visible
   and the host's /tmp is shared;
 - nothing more (rlimits and the filter only).
-Run as root, the runner first drops to `nobody` (setpriv), so candidates never run as root.
+Run as root, candidates never run as root: bubblewrap maps them to `nobody` in a user namespace
+(without any capability outside it, and reading host files as the user who ran orps, so a
+project's environment under root's home stays usable); the weaker confinements drop to `nobody`
+with setpriv first.
 """
 
 from __future__ import annotations
@@ -37,11 +40,15 @@ NOBODY = 65534
 
 UNSHARE_ARGS = ["--user", "--map-current-user", "--net", "--pid", "--ipc", "--fork", "--mount",
                 "--mount-proc", "--kill-child"]
-SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+# of /etc, only what programs and toolchains read (never shadow files, keys or credentials)
+ETC_ENTRIES = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "timezone",
+               "passwd", "group", "nsswitch.conf", "hosts", "os-release", "debian_version", "mime.types",
+               "ssl/certs", "ca-certificates", "ca-certificates.conf", "python3", "gcc", "pypy3"]
 SANDBOX_WORK = "/sandbox"  # not /work: a host checkout or venv bound read-only may live there
 
 DESCRIPTIONS = {
-    "bwrap": "bubblewrap: only system directories and the interpreter visible (read-only), private "
+    "bwrap": "bubblewrap: only system directories, part of /etc and the interpreter visible (read-only), private "
              "size-capped /tmp and work dir, no network, private PID and IPC namespaces",
     "unshare": "namespaces: no network, private PID and IPC namespaces; the host filesystem is VISIBLE "
                "to candidates and the host's /tmp is shared",
@@ -114,6 +121,7 @@ class Plan:
     priv: tuple[str, ...]
     python: str
     drop_in_runner: bool = False
+    userns_uid: int | None = None  # bwrap run as root: the uid candidates have inside
 
     @property
     def private_fs(self) -> bool:
@@ -124,11 +132,19 @@ class Plan:
         if self.kind == "bwrap":
             s = settings or SandboxSettings()
             args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--new-session", "--as-pid-1"]
+            if self.userns_uid is not None:
+                args += ["--unshare-user", "--uid", str(self.userns_uid), "--gid", str(self.userns_uid)]
             for d in SYSTEM_DIRS:
                 if os.path.islink(d):
                     args += ["--symlink", os.readlink(d), d]
                 elif os.path.isdir(d):
                     args += ["--ro-bind", d, d]
+            for name in ETC_ENTRIES:
+                path = os.path.join("/etc", name)
+                if os.path.islink(path):
+                    args += ["--symlink", os.readlink(path), path]
+                elif os.path.exists(path):
+                    args += ["--ro-bind", path, path]
             args += ["--proc", "/proc", "--dev", "/dev",
                      "--size", str(s.tmp_tmpfs_mb << 20), "--tmpfs", "/tmp",
                      "--size", str(s.tmp_tmpfs_mb << 20), "--tmpfs", "/dev/shm",
@@ -176,6 +192,10 @@ def local_plan(allowed: tuple[str, ...] = ("bwrap", "unshare", "plain")) -> Plan
         for kind in allowed:
             if kind != "plain" and not shutil.which(kind):
                 continue
+            if kind == "bwrap" and priv:  # root: a user namespace, not setpriv (see the module doc)
+                plan = Plan(kind, (), sys.executable, userns_uid=NOBODY)
+                if _probe([*plan.command(probe_dir), "-I", "-c", "import os; print(os.getpid())"], "1"):
+                    return plan
             for python in _pythons(list(priv)):
                 plan = Plan(kind, priv, python)
                 if kind == "plain":
@@ -288,7 +308,9 @@ class LocalBackend:
     @property
     def isolation(self) -> str:
         text = DESCRIPTIONS[self.plan.kind]
-        if self.root:
+        if self.plan.userns_uid is not None:
+            text += f"; candidates run as uid {NOBODY} in a user namespace"
+        elif self.root:
             text += f"; candidates run as uid {NOBODY}"
         return text
 

@@ -30,6 +30,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -778,6 +779,7 @@ class Runner:
         self.damaged: str | None = None
         self.baseline = 0
         self.binaries: dict = {}
+        self.mounts = _mount_points()
 
     def send(self, obj):
         _write_all(self.out, encode_frame(obj))
@@ -890,20 +892,17 @@ class Runner:
         return found
 
     def _wipe(self) -> str | None:
-        """Empty every writable place; returns why the box could not be made clean, if so."""
+        """Empty every writable place; returns why the box could not be made clean, if so.
+
+        Read-only mounts a mode asked for (a repository bound at its host path, which may lie
+        under /tmp) stay; everything around them goes."""
         for root in [self.work_root, *self.scratch]:
             try:
-                entries = list(os.scandir(root))
+                left = _clear(root, self.mounts)
             except OSError as exc:
-                return f"cannot list {root}: {exc.strerror}"
-            for entry in entries:
-                _remove(entry.path)
-            try:
-                left = os.listdir(root)
-            except OSError as exc:
-                return f"cannot list {root}: {exc.strerror}"
+                return f"cannot empty {root}: {exc.strerror}"
             if left:
-                return f"{root} could not be emptied ({len(left)} entries left)"
+                return f"{root} could not be emptied ({left} entries left)"
         for r, value in self.limits0.items():
             if resource.getrlimit(r) != value:
                 return "the runner's resource limits were changed"
@@ -1225,6 +1224,36 @@ def _others(keep: set[int]) -> bool:
         if name.isdigit() and int(name) != 1 and int(name) not in keep:
             return True
     return False
+
+
+def _mount_points() -> set[str]:
+    points = set()
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if len(fields) > 4:
+                    points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    except OSError:
+        pass
+    return points
+
+
+def _clear(root: str, mounts: set[str]) -> int:
+    """Remove everything under `root` but mount points (and the directories leading to them);
+    returns how many entries that should have gone are left."""
+    left = 0
+    for entry in list(os.scandir(root)):
+        path = entry.path
+        if path in mounts:
+            continue
+        if any(m.startswith(path + "/") for m in mounts):
+            left += _clear(path, mounts)
+            continue
+        _remove(path)
+        if os.path.lexists(path):
+            left += 1
+    return left
 
 
 def _remove(path: str) -> None:

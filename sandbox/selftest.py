@@ -188,7 +188,8 @@ def case_read_host(sb: Sandbox) -> tuple[bool, str]:
         os.chmod(path, 0o644)
         made.append((d, path))
     home = os.path.expanduser("~")
-    paths = [p for _, p in made] + ["/etc/shadow", os.path.join(home, ".ssh/id_rsa"), os.path.join(home, ".bash_history")]
+    paths = [p for _, p in made] + ["/etc/shadow", "/etc/gshadow", "/etc/ssh/ssh_host_ed25519_key",
+                                    os.path.join(home, ".ssh/id_rsa"), os.path.join(home, ".bash_history")]
     src = (
         "import os\nfound = []\n"
         f"for path in {paths!r}:\n"

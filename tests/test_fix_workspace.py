@@ -90,3 +90,33 @@ def test_commit_refuses_when_the_patched_file_has_its_own_uncommitted_changes(re
         apply_patch(repo, {"calc.py": (dirty, dirty.replace("a - b", "a + b"))}, commit=True)
     assert (repo / "calc.py").read_text() == dirty
     assert git.Repo(repo).active_branch.name in ("master", "main")
+
+
+def test_the_local_sandbox_runs_the_repositorys_own_environment(tmp_path):
+    """A project's .venv (wherever the checkout lives) is what the local sandbox tests with:
+    it sees that interpreter read-only, beside the repository copy, and nothing else of the host."""
+    import os
+    import site
+    import subprocess
+    import sys
+
+    from assistant.modes.fix.run import prepared
+    from sandbox import Job, Limits, SandboxSettings, TestCase
+
+    dest = materialize({"calc.py": "def add(a, b):\n    return a + b\n",
+                        "test_calc.py": "from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+                        ".gitignore": ".venv/\n"}, tmp_path / "proj")
+    venv = dest / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # the project's environment has pytest: here, by pointing at the test run's own packages
+    lib = next((venv / "lib").iterdir()) / "site-packages"
+    lib.joinpath("host.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    for d in [tmp_path, *tmp_path.parents]:  # as root the sandbox reads as the owner; others need o+x
+        if d != d.parent and os.stat(d).st_uid == os.getuid():
+            os.chmod(d, os.stat(d).st_mode | 0o055)
+    with prepared(dest, SandboxSettings(pool_size=1), "local") as p:
+        assert p.env.python == str(venv / "bin" / "python"), p.env.description
+        rep = p.sandbox.run(Job(kind="command", tests=[TestCase(name="t", argv=[p.env.python, "-m", "pytest", "-q"])],
+                                copy_from=str(p.snap.copy_dir), env=p.env.env,
+                                limits=Limits(cpu_s=30, wall_s=60, memory_mb=1024)))
+        assert rep.results[0].passed, rep.results[0].stdout + rep.results[0].stderr

@@ -20,9 +20,10 @@ DATASET = str(FIXTURES / "dataset.jsonl")
 
 skip_without_datasets = pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets is not beside the checkout")
 
-JSON_KEYS = {"problem", "solution", "backend", "passed", "total", "all_passed", "compile_error", "sandbox_error",
-             "repeat", "results"}
-RESULT_KEYS = {"name", "verdict", "cpu_ms", "wall_ms", "peak_rss_kb", "detail", "expected", "actual", "error_type"}
+JSON_KEYS = {"problem", "solution", "backend", "judge", "passed", "total", "all_passed", "compile_error",
+             "sandbox_error", "repeat", "results"}
+RESULT_KEYS = {"name", "verdict", "rule", "cpu_ms", "wall_ms", "peak_rss_kb", "time_limit_s", "memory_limit_mb",
+               "detail", "expected", "actual", "mismatch", "error_type"}
 
 SUM_PAIRS = """\
 import sys
@@ -96,11 +97,17 @@ def test_wrong_answer_and_runtime_error(tmp_path):
     assert re_["verdict"] == "RE" and re_["error_type"] == "ZeroDivisionError"
     assert "ZeroDivisionError" in re_["detail"] and "solution line 4" in re_["detail"]
     assert wa["verdict"] == "WA" and wa["expected"] == "2 4\n" and wa["actual"] == "1 2\n"
-    assert "expected '2', got '1'" in wa["detail"] and "expected: 2 4" in wa["detail"]
+    assert "line 1, token 1: expected '2', got '1'" in wa["detail"] and wa["rule"] == "tokens"
+    assert wa["mismatch"] == {"expected_line": 1, "actual_line": 1, "expected": [{"line": 1, "text": "2 4"}],
+                              "actual": [{"line": 1, "text": "1 2"}]}
+    assert re_["rule"] is None and re_["mismatch"] is None and ok["rule"] == "tokens"
 
     table = judge(src, "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local")
     assert table.exit_code == 1
     assert "RE" in table.stdout and "WA" in table.stdout and "passed 1/3" in table.stdout
+    assert "judged by" in table.stdout and "tokens" in table.stdout
+    # below the table: the first differing line of both sides, numbered
+    assert "expected:\n    >1 | 2 4\n  got:\n    >1 | 1 2" in table.stdout
 
 
 def test_compile_error(tmp_path):
@@ -148,6 +155,7 @@ def test_function_record_visible_and_hidden(tmp_path):
     noisy = doc["results"][2]
     assert noisy["verdict"] == "WA" and noisy["expected"] == "2" and noisy["actual"] == "1"
     assert "assert inc(0) == 2" in noisy["detail"]
+    assert doc["judge"] is None and noisy["rule"] is None  # asserts judge function tests, not a comparison
     code, doc = judge_json(src, "-p", f"{DATASET}#fx/inc", "--sandbox", "local", "--hidden")
     assert (doc["passed"], doc["total"]) == (4, 5)
     assert [r["name"] for r in doc["results"]][-2:] == ["hidden-1", "hidden-2"]
@@ -308,3 +316,112 @@ def test_gcj_record_samples_and_hidden(tmp_path):
     off_by_one = TIDY_NUMBERS.replace("int(''.join(digits))", "int(''.join(digits)) + 1")
     code, doc = judge_json(solution(tmp_path, off_by_one, "bad.py"), "-p", spec, "--sandbox", "local")
     assert code == 1 and doc["results"][0]["verdict"] == "WA"
+
+
+# --------------------------------------------------------------------------- packages, rules and limits
+
+BIG_SUM = """\
+import sys
+lines = sys.stdin.read().split("\\n")
+for i, line in enumerate(lines[1:int(lines[0]) + 1], 1):
+    xs = list(map(int, line.split()))[1:]
+    print(f"Case #{i}: {sum(xs) + OFF.get(i, 0)}")
+"""
+
+
+def test_codejam_package_end_to_end_with_exact_integers(tmp_path):
+    good = solution(tmp_path, "OFF = {}\n" + BIG_SUM)
+    code, doc = judge_json(good, "-p", str(FIXTURES / "codejam-big-sum"), "--hidden", "--sandbox", "local")
+    assert code == 0 and doc["passed"] == doc["total"] == 3, doc
+    assert doc["judge"] == "float tolerance 1e-06 (integers exact, case-insensitive)"
+    assert [r["time_limit_s"] for r in doc["results"]] == [5.0, 5.0, 20.0]
+    assert {r["rule"] for r in doc["results"]} == {"float tolerance"}
+    # off by 600 on a sum near 10^12: within a relative 1e-6, still wrong
+    off = solution(tmp_path, "OFF = {7: 600}\n" + BIG_SUM, "off.py")
+    code, doc = judge_json(off, "-p", str(FIXTURES / "codejam-big-sum"), "--hidden", "--sandbox", "local")
+    assert code == 1 and [r["verdict"] for r in doc["results"]] == ["AC", "WA", "WA"]
+    m = doc["results"][1]["mismatch"]
+    assert m["expected_line"] == m["actual_line"] == 7 and [x["line"] for x in m["expected"]] == [5, 6, 7, 8, 9]
+    assert "integers are compared exactly" in doc["results"][1]["detail"]
+    table = judge(off, "-p", str(FIXTURES / "codejam-big-sum"), "--hidden", "--sandbox", "local")
+    assert "limits 5-20s CPU by test set, 1024 MB" in " ".join(table.stdout.split())
+    assert "secret/subtask1/1 WA: line 7, token 21" in " ".join(table.stdout.split())
+
+
+def test_time_and_memory_limit_overrides(tmp_path):
+    spin = solution(tmp_path, "import time\nend = time.process_time() + 0.8\nwhile time.process_time() < end:\n"
+                              "    pass\nOFF = {}\n" + BIG_SUM)
+    code, doc = judge_json(spin, "-p", str(FIXTURES / "codejam-big-sum"), "--hidden", "--sandbox", "local",
+                           "--time-limit", "0.3", "--memory-limit", "200")
+    assert code == 1 and {r["verdict"] for r in doc["results"]} == {"TLE"}
+    assert {(r["time_limit_s"], r["memory_limit_mb"]) for r in doc["results"]} == {(0.3, 200)}
+    # the CPU limit, or the wall limit derived from it (2 x 0.3 + 1 s) on a loaded machine
+    assert "0.3s" in doc["results"][0]["detail"] or "1.6s" in doc["results"][0]["detail"]
+    bad = judge(spin, "-p", str(FIXTURES / "codejam-big-sum"), "--time-limit", "0")
+    assert bad.exit_code == 2 and "--time-limit" in bad.output and "Traceback" not in bad.output
+
+
+def test_kattis_package_with_its_output_validator(tmp_path):
+    pair = solution(tmp_path, "n = int(input())\nprint(n // 2, n - n // 2 + (1 if n == 99 else 0))\n")
+    code, doc = judge_json(pair, "-p", str(FIXTURES / "kattis-anypair"), "--hidden", "--sandbox", "local")
+    assert code == 1 and [r["verdict"] for r in doc["results"]] == ["AC", "AC", "AC", "WA"]
+    assert {r["rule"] for r in doc["results"]} == {"checker"}
+    assert doc["results"][3]["detail"].startswith("49 + 51 = 100, not 99")  # the validator's judgemessage
+    assert doc["results"][3]["mismatch"] is None
+
+def test_kattis_package_default_validator(tmp_path):
+    average = solution(tmp_path, "import sys\nd = list(map(int, sys.stdin.read().split()))\n"
+                                 "print(sum(d[1::2]) / sum(d[2::2]))\n")
+    code, doc = judge_json(average, "-p", str(FIXTURES / "kattis-average"), "--hidden", "--sandbox", "local")
+    assert code == 0 and doc["total"] == 5, doc
+    assert {r["rule"] for r in doc["results"]} == {"float tolerance"}
+    rounded = solution(tmp_path, "import sys\nd = list(map(int, sys.stdin.read().split()))\n"
+                                 "print(f'{sum(d[1::2]) / sum(d[2::2]):.7f}')\n", "rounded.py")
+    code, doc = judge_json(rounded, "-p", str(FIXTURES / "kattis-average"), "--hidden", "--sandbox", "local")
+    # 7 decimals pass 1e-6 everywhere but in the large group, whose testdata.yaml asks for 1e-8
+    assert [r["verdict"] for r in doc["results"]] == ["AC", "AC", "AC", "AC", "WA"], doc
+
+
+def test_interactive_problems_are_refused_in_one_line(tmp_path):
+    d = tmp_path / "guess"
+    (d / "data" / "sample").mkdir(parents=True)
+    (d / "problem.yaml").write_text("name: Guess the Number\nvalidation: custom interactive\n")
+    result = judge(solution(tmp_path, "print(1)"), "-p", str(d), "--sandbox", "local")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'Guess the Number' is an interactive problem" in result.output
+    assert len([ln for ln in result.stderr.splitlines() if ln.strip()]) == 1
+
+
+def test_candidate_control_characters_are_shown_not_obeyed(tmp_path):
+    src = solution(tmp_path, "print('\\x1b[2J\\x1b[32mAC\\x1b[0m', 5)\n")
+    result = judge(src, "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout and "\\x1b[2J" in result.stdout
+
+
+def test_a_checker_from_the_command_line(tmp_path):
+    d = tmp_path / "pair" / "test"
+    d.mkdir(parents=True)
+    for name, n, answer in (("a", 10, "5 5"), ("b", 7, "3 4")):
+        (d / f"{name}.in").write_text(f"{n}\n")
+        (d / f"{name}.out").write_text(f"{answer}\n")
+    checker = tmp_path / "check.py"
+    checker.write_text("import sys\nn = int(open(sys.argv[1]).read())\nout = open(sys.argv[2]).read().split()\n"
+                       "ok = len(out) == 2 and int(out[0]) + int(out[1]) == n\n"
+                       "print('ok' if ok else 'not a pair summing to n', file=sys.stderr)\nsys.exit(0 if ok else 1)\n")
+    src = solution(tmp_path, "n = int(input())\nprint(1, n - 1 if n != 7 else n)\n")
+    code, doc = judge_json(src, "-p", str(d.parent), "--sandbox", "local", "--checker", str(checker))
+    assert code == 1 and [r["verdict"] for r in doc["results"]] == ["AC", "WA"]
+    assert [r["rule"] for r in doc["results"]] == ["checker", "checker"]
+    assert doc["judge"] == f"checker (testlib: {checker})" and "not a pair" in doc["results"][1]["detail"]
+    # the package's own Kattis validator, named on the command line for an oj directory
+    validator = FIXTURES / "kattis-anypair" / "output_validators" / "pair_validator" / "validate.py"
+    code, doc = judge_json(src, "-p", str(d.parent), "--sandbox", "local", "--checker", str(validator),
+                           "--checker-style", "kattis")
+    assert [r["verdict"] for r in doc["results"]] == ["AC", "WA"] and "not 7" in doc["results"][1]["detail"]
+    for bad, message in ((str(tmp_path / "missing.py"), "missing.py: no such file"),
+                         (str(tmp_path / "check.cpp"), "only Python checkers (.py)")):
+        result = judge(src, "-p", str(d.parent), "--checker", bad)
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    result = judge(src, "-p", f"{DATASET}#fx/inc", "--checker", str(checker))
+    assert result.exit_code == 2 and "function problem" in result.output

@@ -13,10 +13,11 @@ import click
 
 from ..errors import UserError
 from . import console, err_console, main
+from .problem_options import apply_judging_options, describe_limits, judging_options
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 if TYPE_CHECKING:
-    from sandbox.api import ExecutionReport, TestCase, TestResult
+    from sandbox.api import ExecutionReport, Mismatch, TestCase, TestResult
 
     from ..problems import Problem
 
@@ -97,22 +98,61 @@ def describe(result: TestResult, test: TestCase, kind: str, filename: str) -> st
         if line is not None:
             detail += f" (solution line {line})"
     lines.append(detail)
-    if kind == "stdio" and result.verdict is Verdict.WA:
+    if kind == "stdio" and result.verdict is Verdict.WA and result.mismatch is None:
+        # a checker's verdict: its message, and the first lines of both sides (a mismatch found by
+        # the comparison is shown below the table instead)
         lines.append("expected: " + _lines_excerpt(result.expected).replace("\n", "\n          "))
         lines.append("got:      " + _lines_excerpt(result.actual).replace("\n", "\n          "))
     return "\n".join(ln for ln in lines if ln)
+
+
+MISMATCHES_SHOWN = 5
+
+
+def print_mismatches(report: ExecutionReport) -> None:
+    """Each wrong answer's first differing line with context, below the table, at full width."""
+    from rich.text import Text
+
+    from sandbox.compare import mismatch_lines
+
+    from ..textsafe import printable
+    wrong = [r for r in report.results if r.mismatch is not None]
+    for r in wrong[:MISMATCHES_SHOWN]:
+        m = r.mismatch
+        console.print()
+        console.print(Text.assemble((printable(r.name) or f"#{r.index + 1}", "bold"), " ", ("WA", "bold red"),
+                                    ": ", printable(r.detail)))
+        console.print(Text(printable("\n".join("  " + ln for ln in mismatch_lines(m)))), soft_wrap=True)
+    if len(wrong) > MISMATCHES_SHOWN:
+        console.print(Text(f"\n... and {len(wrong) - MISMATCHES_SHOWN} more wrong answers (all of them in --json)",
+                           style="dim"))
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def _mismatch_json(m: Mismatch | None) -> dict | None:
+    if m is None:
+        return None
+    return {"expected_line": m.expected_line, "actual_line": m.actual_line,
+            "expected": [{"line": n, "text": t} for n, t in m.expected],
+            "actual": [{"line": n, "text": t} for n, t in m.actual]}
+
+
 def json_document(problem: Problem, solution: str, report: ExecutionReport, tests: list[TestCase],
                   filename: str, repeat: int = 1) -> dict:
+    from sandbox.compare import describe_rule
+
+    def limits(r: TestResult) -> dict:
+        lim = problem.test_limits(tests[r.index]) if r.index < len(tests) else problem.limits()
+        return {"time_limit_s": lim.cpu_s, "memory_limit_mb": lim.memory_mb}
+
     return {
         "problem": problem.id,
         "solution": solution,
         "backend": report.backend,
+        "judge": describe_rule(problem.judge) if problem.kind == "stdio" else None,
         "passed": report.passed,
         "total": report.total,
         "all_passed": report.all_passed,
@@ -122,12 +162,15 @@ def json_document(problem: Problem, solution: str, report: ExecutionReport, test
         "results": [{
             "name": r.name,
             "verdict": r.verdict.value,
+            "rule": r.rule,
             "cpu_ms": _round(r.cpu_ms),
             "wall_ms": _round(r.wall_ms),
             "peak_rss_kb": r.peak_rss_kb,
+            **limits(r),
             "detail": describe(r, tests[r.index], report.kind, filename) if r.index < len(tests) else r.detail,
             "expected": r.expected,
             "actual": r.actual,
+            "mismatch": _mismatch_json(r.mismatch),
             "error_type": r.error_type,
         } for r in report.results],
     }
@@ -144,28 +187,39 @@ def _mb(kb: int | None) -> str:
 def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase], filename: str,
                  repeat: int) -> None:
     from rich.table import Table
+
+    from ..textsafe import printable
     from rich.text import Text
 
     from sandbox.api import TestCase
 
     if report.compile_error is None:
         table = Table(show_edge=False, pad_edge=False, header_style="bold")
-        table.add_column("test", overflow="fold")
+        longest = max((len(r.name) for r in report.results), default=4)
+        table.add_column("test", overflow="fold", min_width=min(24, max(4, longest)))
         table.add_column("verdict")
         table.add_column("CPU ms" if repeat == 1 else f"CPU ms (median of {repeat})", justify="right")
         table.add_column("wall ms", justify="right")
         table.add_column("mem MB", justify="right")
+        if report.kind == "stdio":
+            table.add_column("judged by", no_wrap=True)
         table.add_column("detail", overflow="fold", ratio=1)
         for r in report.results:
             test = tests[r.index] if r.index < len(tests) else TestCase(name=r.name)
-            table.add_row(Text(r.name or f"#{r.index + 1}"), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict.value]),
-                          _ms(r.cpu_ms), _ms(r.wall_ms), _mb(r.peak_rss_kb),
-                          Text(describe(r, test, report.kind, filename)))
+            row = [Text(printable(r.name) or f"#{r.index + 1}"), Text(r.verdict.value, style=VERDICT_STYLE[r.verdict]),
+                   _ms(r.cpu_ms), _ms(r.wall_ms), _mb(r.peak_rss_kb)]
+            if report.kind == "stdio":
+                row.append(Text(r.rule or "-"))
+            detail = describe(r, test, report.kind, filename)
+            if r.mismatch is not None:  # the full reason and the lines around it follow the table
+                detail = f"line {r.mismatch.actual_line} (below)"
+            table.add_row(*row, Text(printable(detail)))
         console.print(table)
+        print_mismatches(report)
     else:
-        console.print(Text.assemble(("compile error: ", "bold blue"), report.compile_error))
+        console.print(Text.assemble(("compile error: ", "bold blue"), printable(report.compile_error)))
     if report.sandbox_error:
-        console.print(Text.assemble(("sandbox error: ", "bold red"), report.sandbox_error))
+        console.print(Text.assemble(("sandbox error: ", "bold red"), printable(report.sandbox_error)))
 
     cpu = [r.cpu_ms for r in report.results if r.cpu_ms is not None]
     mem = report.peak_rss_kb()
@@ -187,14 +241,17 @@ def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase
 @main.command("judge")
 @click.argument("solution")
 @click.option("-p", "--problem", "problem_spec", required=True, metavar="PROBLEM",
-              help="An oj-tools directory, a Competitive Companion .json, a dataset FILE.jsonl#ID, "
-                   "or a statement (.md/.txt) with sample Input/Output blocks.")
-@click.option("--hidden", is_flag=True, help="Also run the hidden tests (dataset records).")
+              help="A Kattis/ICPC problem package (problem.yaml, data/), an oj-tools directory, a "
+                   "Competitive Companion .json, a dataset FILE.jsonl#ID, or a statement (.md/.txt) with "
+                   "sample Input/Output blocks.")
+@click.option("--hidden", is_flag=True, help="Also run the hidden tests (dataset records, a package's data/secret).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the table.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Runs per passing test; CPU time is the median.")
+@judging_options
 @sandbox_option
 def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat: int,
+          time_limit: float | None, memory_limit: int | None, checker: str | None, checker_style: str,
           sandbox_choice: str | None) -> None:
     """Run the Python SOLUTION on PROBLEM's tests in the sandbox and show a verdict per test.
 
@@ -203,10 +260,12 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
     """
     from rich.text import Text
 
+    from sandbox.compare import describe_rule
+
     from ..problems import load_problem
 
     source = read_solution(solution)
-    problem = load_problem(problem_spec)
+    problem = apply_judging_options(load_problem(problem_spec), time_limit, memory_limit, checker, checker_style)
     tests = _tests_for(problem, problem_spec, hidden)
     job = problem.job(source, tests=tests, repeat=repeat)
     if hidden and not problem.hidden_tests and not as_json:
@@ -215,12 +274,12 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
     if problem.requires and not as_json:
         err_console.print(f"note: the tests import {', '.join(problem.requires)}; if the sandbox lacks them "
                           "they fail with ImportError", soft_wrap=True, markup=False)
-    with cli_sandbox(sandbox_choice) as sb:
+    with cli_sandbox(sandbox_choice, pool_size=1) as sb:  # one job at a time: one warm runner is enough
         if not as_json:
-            limits = job.limits
             where = "visible + hidden" if hidden else "visible"
+            judged = f"; judged by {describe_rule(problem.judge)}" if problem.kind == "stdio" else ""
             console.print(Text(f"{problem.id}: {len(tests)} {where} tests ({problem.kind}), limits "
-                               f"{limits.cpu_s:g}s CPU, {limits.memory_mb} MB; {sb.name} sandbox", style="dim"))
+                               f"{describe_limits(problem, tests)}{judged}; {sb.name} sandbox", style="dim"))
         if not as_json and err_console.is_terminal:
             with err_console.status(f"running {len(tests)} tests..."):
                 report = sb.run(job)

@@ -23,13 +23,16 @@ def warn(message: str) -> None:
     err_console.print(f"[bold yellow]WARNING:[/] {message}", soft_wrap=True)
 
 
-def cli_sandbox(choice: str | None) -> Sandbox:
-    """Open the sandbox a command asked for; a local fallback is announced loudly on stderr."""
+def cli_sandbox(choice: str | None, pool_size: int | None = None) -> Sandbox:
+    """Open the sandbox a command asked for; a local fallback is announced loudly on stderr.
+    `pool_size` caps the warm pool for commands that run one job at a time."""
     from sandbox.core import open_sandbox
 
     from ..config import load_settings
 
     settings = load_settings().sandbox
+    if pool_size is not None and pool_size < settings.pool_size:
+        settings = settings.model_copy(update={"pool_size": pool_size})
     return open_sandbox(settings, choice, warn=warn)
 
 

@@ -12,6 +12,7 @@ import click
 from ..errors import UserError
 from . import console, err_console, main
 from .outputs import check_output_file, write_output
+from .problem_options import apply_judging_options, judging_options
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 if TYPE_CHECKING:
@@ -152,13 +153,16 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
 @click.option("--trace", "trace_path", type=click.Path(path_type=Path), help="Write the run trace here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.option("--tui", is_flag=True, help="Watch the search in the terminal UI.")
+@judging_options
 @sandbox_option
 def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, parallel,
-              seed, no_generated_tests, as_json, out, force, trace_path, quiet, tui, sandbox_choice) -> None:
+              seed, no_generated_tests, as_json, out, force, trace_path, quiet, tui, time_limit, memory_limit,
+              checker, checker_style, sandbox_choice) -> None:
     """Search for solutions to PROBLEM and rank them by real execution.
 
-    PROBLEM: an online-judge-tools directory, a Competitive Companion JSON file, a dataset record
-    FILE.jsonl#ID, or a Markdown/text statement with sample blocks.
+    PROBLEM: a Kattis/ICPC problem package (problem.yaml, data/), an online-judge-tools directory, a
+    Competitive Companion JSON file, a dataset record FILE.jsonl#ID, or a Markdown/text statement
+    with sample blocks.
 
     Exit status: 0 when the best candidate passes every visible test, 1 when it does not (or there
     is no runnable candidate, or the problem has no tests to verify it), 2 for bad input.
@@ -172,7 +176,7 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
     from ..modes.solve import default_trace_path, result_json, solve
     from ..problems import load_problem
 
-    prob = load_problem(problem)
+    prob = apply_judging_options(load_problem(problem), time_limit, memory_limit, checker, checker_style)
     settings = load_settings()
     overrides = {k: v for k, v in dict(method=method, max_calls=max_calls, max_tokens=max_tokens, max_wall_s=max_wall_s,
                                         rounds=rounds, beam=beam, initial=initial, parallel=parallel,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from sandbox.api import ExecutionReport, TestResult
+from sandbox.api import ExecutionReport, Mismatch, TestResult
 
 NodeStatus = Literal["invalid", "duplicate", "executed", "critiqued", "pruned"]
 
@@ -42,12 +42,15 @@ class TestOutcome(BaseModel):
     error_type: str | None = None
     traceback: str | None = None
     stdout: str = ""
+    rule: str | None = None
+    mismatch: Mismatch | None = None
 
     @classmethod
     def from_result(cls, r: TestResult) -> TestOutcome:
         return cls(name=r.name or f"test {r.index + 1}", verdict=r.verdict.value, detail=r.detail,
                    expected=r.expected, actual=r.actual, cpu_ms=r.cpu_ms, peak_rss_kb=r.peak_rss_kb,
-                   error_type=r.error_type, traceback=r.traceback, stdout=r.stdout[:500])
+                   error_type=r.error_type, traceback=r.traceback, stdout=r.stdout[:500], rule=r.rule,
+                   mismatch=r.mismatch)
 
 
 class Execution(BaseModel):

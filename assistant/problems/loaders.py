@@ -1,8 +1,10 @@
 """Problem loaders: turn what the user points at into a `Problem`.
 
 `load_problem(spec)` accepts
-  DIR                an online-judge-tools directory: DIR/test/NAME.in + NAME.out (oj's layout),
-                     with an optional statement (problem.md, statement.md, README.md ...) in DIR
+  DIR                a Kattis/ICPC problem package (problem.yaml, data/sample, data/secret; the
+                     Code Jam archive's layout too: see `packages`), else an online-judge-tools
+                     directory: DIR/test/NAME.in + NAME.out (or NAME.ans), with an optional
+                     statement (problem.md, statement.md, README.md ...) in DIR
   FILE.json          a Competitive Companion problem (or one dataset record as a JSON object)
   FILE.jsonl#ID      the record with that id in a dataset file (function or stdio records)
   FILE.md, FILE.txt  a statement whose samples sit under Input/Output headings (any other
@@ -20,11 +22,11 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox.api import JudgeSpec, TestCase
+from sandbox.api import JudgeSpec, Limits, TestCase
 
 from ..errors import UserError
 from .model import Problem
@@ -86,9 +88,15 @@ def load_problem(spec: str) -> Problem:
         file_part, _, record_id = spec.partition("#")
         return load_dataset_record(Path(file_part).expanduser(), record_id, display=file_part)
     if path.is_dir():
+        from .packages import is_package, load_package  # imported when needed: CLI start-up stays short
+        if is_package(path):
+            return load_package(path, display=spec)
         return load_oj_dir(path, display=spec)
     if not path.exists():
         raise UserError(f"{spec}: no such file or directory")
+    if path.name == "problem.yaml":
+        from .packages import load_package
+        return load_package(path.parent, display=str(Path(spec).parent))
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return _jsonl_without_id(path, spec)
@@ -135,12 +143,17 @@ class _Judge(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: str = "tokens"
-    float_tolerance: float | None = None
+    float_tolerance: float | None = Field(None, ge=0)
+    float_absolute_tolerance: float | None = Field(None, ge=0)
+    float_relative_tolerance: float | None = Field(None, ge=0)
+    reals: bool = False
     case_sensitive: bool = True
+    space_change_sensitive: bool = False
 
 
 class _StdioRecord(_Record):
     time_limit_s: float | None = Field(None, gt=0)
+    time_limits_by_test_set_s: list[Annotated[float, Field(gt=0)]] | None = None
     memory_limit_mb: int | None = Field(None, gt=0)
     judge: _Judge | None = None
     samples: list[_Sample] = Field(default_factory=list)
@@ -259,15 +272,34 @@ def problem_from_record(obj: dict, where: str) -> Problem:
     if rec.judge is not None:
         if rec.judge.type not in ("tokens", "exact", "lines"):
             raise UserError(f"{where}: judge type {rec.judge.type!r} is not supported (tokens, exact or lines)")
-        judge = JudgeSpec(type=rec.judge.type, float_tolerance=rec.judge.float_tolerance,
-                          case_sensitive=rec.judge.case_sensitive)
-    return Problem(
+        judge = JudgeSpec(**rec.judge.model_dump())
+    problem = Problem(
         kind="stdio", **common,
         visible_tests=[TestCase(name=f"sample-{i}", input=s.input, output=s.output)
                        for i, s in enumerate(rec.samples, 1)],
         hidden_tests=[TestCase(name=h.name or f"hidden-{i}", input=h.input, output=h.output)
                       for i, h in enumerate(rec.hidden, 1)],
         time_limit_s=rec.time_limit_s, memory_limit_mb=rec.memory_limit_mb, judge=judge)
+    return _test_set_limits(problem, rec.time_limits_by_test_set_s or [])
+
+
+def _test_set_limits(problem: Problem, by_set: list[float]) -> Problem:
+    """Give each test its test set's time limit (hidden `subtaskN/...` is set N, samples set 1)
+    when the sets' limits differ; the problem's limit is the largest."""
+    if len(set(by_set)) <= 1:
+        return problem
+    memory = problem.limits().memory_mb
+
+    def limited(test: TestCase) -> TestCase:
+        match = re.match(r"(?:secret/)?subtask(\d+)\b", test.name)
+        number = int(match.group(1)) if match else 1
+        seconds = by_set[number - 1] if 1 <= number <= len(by_set) else max(by_set)
+        return test.model_copy(update={"limits": Limits(cpu_s=seconds, memory_mb=memory)})
+
+    problem.visible_tests = [limited(t) for t in problem.visible_tests]
+    problem.hidden_tests = [limited(t) for t in problem.hidden_tests]
+    problem.time_limit_s = max(by_set + ([problem.time_limit_s] if problem.time_limit_s else []))
+    return problem
 
 
 # --------------------------------------------------------------------------- Competitive Companion
@@ -366,27 +398,30 @@ def _list_dir(path: Path, display: str) -> list[Path]:
 def _oj_tests(test_dir: Path, display: str) -> list[TestCase]:
     files = [p for p in _list_dir(test_dir, display) if p.is_file()]
     ins = {p.stem: p for p in files if p.suffix == ".in"}
-    outs = {p.stem: p for p in files if p.suffix == ".out"}
+    outs = {p.stem: p for p in files if p.suffix == ".ans"}
+    outs.update({p.stem: p for p in files if p.suffix == ".out"})  # NAME.out wins over NAME.ans
     for stem in sorted(ins, key=_natural_key):
         if stem not in outs:
-            raise UserError(f"{display}/{stem}.in: no matching {stem}.out (every test needs its expected output)")
+            raise UserError(f"{display}/{stem}.in: no matching {stem}.out or {stem}.ans (every test needs its "
+                            "expected output)")
     for stem in sorted(outs, key=_natural_key):
         if stem not in ins:
-            raise UserError(f"{display}/{stem}.out: no matching {stem}.in (every expected output needs its input)")
+            raise UserError(f"{display}/{outs[stem].name}: no matching {stem}.in (every expected output needs "
+                            "its input)")
     return [TestCase(name=stem, input=read_text(ins[stem], f"{display}/{stem}.in"),
-                     output=read_text(outs[stem], f"{display}/{stem}.out"))
+                     output=read_text(outs[stem], f"{display}/{outs[stem].name}"))
             for stem in sorted(ins, key=_natural_key)]
 
 
 def load_oj_dir(path: Path, display: str | None = None) -> Problem:
-    """An online-judge-tools directory: test/*.in with matching *.out, and an optional statement."""
+    """An online-judge-tools directory: test/*.in with matching *.out (or *.ans), and an optional statement."""
     name = (display or str(path)).rstrip("/") or "/"
     _list_dir(path, name)
     test_dir = next((path / d for d in TEST_DIR_NAMES if (path / d).is_dir()), None)
     statement_file = next((path / s for s in STATEMENT_NAMES if (path / s).is_file()), None)
     tests = _oj_tests(test_dir, f"{name}/{test_dir.name}") if test_dir is not None else []
     if not tests and statement_file is None:
-        raise UserError(f"{name}: no tests (test/NAME.in with NAME.out) and no statement "
+        raise UserError(f"{name}: no tests (test/NAME.in with NAME.out, or a problem.yaml with data/sample) and no statement "
                         f"({', '.join(STATEMENT_NAMES[:3])}) in this directory")
     problem_id = path.resolve().name or "problem"
     if statement_file is None:

@@ -49,14 +49,52 @@ class Problem(BaseModel):
         cpu *= time_multiplier
         return Limits(cpu_s=cpu, wall_s=2 * cpu + 1, memory_mb=mem)
 
+    def test_limits(self, test: TestCase) -> Limits:
+        """The limits `test` runs under: its test set's own, else the problem's."""
+        return test.limits or self.limits()
+
+    def has_test_set_limits(self) -> bool:
+        return any(t.limits is not None for t in self.visible_tests + self.hidden_tests)
+
+    def with_limits(self, time_s: float | None = None, memory_mb: int | None = None) -> Problem:
+        """This problem with its time and/or memory limit replaced for every test (what
+        --time-limit / --memory-limit do): a test set's own limit gives way too."""
+        if time_s is None and memory_mb is None:
+            return self
+        update: dict = {}
+        if time_s is not None:
+            update["time_limit_s"] = time_s
+        if memory_mb is not None:
+            update["memory_limit_mb"] = memory_mb
+        problem = self.model_copy(update=update)
+
+        def override(test: TestCase) -> TestCase:
+            if test.limits is None:
+                return test
+            changes: dict = {}
+            if time_s is not None:
+                changes.update(cpu_s=time_s, wall_s=None)
+            if memory_mb is not None:
+                changes["memory_mb"] = memory_mb
+            return test.model_copy(update={"limits": test.limits.model_copy(update=changes)})
+
+        problem.visible_tests = [override(t) for t in self.visible_tests]
+        problem.hidden_tests = [override(t) for t in self.hidden_tests]
+        return problem
+
     def tests(self, hidden: bool = False, visible: bool = True) -> list[TestCase]:
         return (list(self.visible_tests) if visible else []) + (list(self.hidden_tests) if hidden else [])
 
     def job(self, source: str, tests: list[TestCase] | None = None, hidden: bool = False,
             limits: Limits | None = None, repeat: int = 1, stop_on_failure: bool = False) -> Job:
-        """The sandbox job that runs `source` on this problem's tests (visible, plus hidden if asked)."""
-        return Job(kind=self.kind, source=source,
-                   tests=tests if tests is not None else self.tests(hidden=hidden),
+        """The sandbox job that runs `source` on this problem's tests (visible, plus hidden if asked).
+
+        Each test keeps its test set's own limits; explicit `limits` (a measurement's, a tool's)
+        replace them for every test."""
+        tests = tests if tests is not None else self.tests(hidden=hidden)
+        if limits is not None:
+            tests = [t.model_copy(update={"limits": None}) if t.limits is not None else t for t in tests]
+        return Job(kind=self.kind, source=source, tests=tests,
                    limits=limits or self.limits(), setup=self.test_setup, module_name=self.module_name,
                    entry_point=self.entry_point,
                    judge=self.judge, repeat=repeat, stop_on_failure=stop_on_failure)

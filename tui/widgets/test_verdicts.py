@@ -8,7 +8,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from assistant.engine.node import Execution, TestOutcome
+from assistant.textsafe import printable
 from sandbox.api import TestCase
+from sandbox.compare import mismatch_lines
 
 from ..format import VERDICT_STYLE, fmt_mb, fmt_ms, one_line
 
@@ -59,7 +61,8 @@ class TestVerdicts(Vertical):
         for i, t in enumerate(self.outcomes):
             table.add_row(Text(t.name), Text(t.verdict, style=VERDICT_STYLE.get(t.verdict, "")),
                           Text(fmt_ms(t.cpu_ms), justify="right"), Text(fmt_mb(t.peak_rss_kb), justify="right"),
-                          Text(one_line(t.expected, 24)), Text(one_line(t.actual, 24)), key=str(i))
+                          Text(printable(one_line(t.expected, 24))), Text(printable(one_line(t.actual, 24))),
+                          key=str(i))
         self.show_detail(0)
 
     def show_detail(self, index: int) -> None:
@@ -72,21 +75,23 @@ class TestVerdicts(Vertical):
         grid.add_column(ratio=1)
         grid.add_column(ratio=1)
         grid.add_row(Text("expected", style="bold"), Text("actual", style="bold"))
-        grid.add_row(Text(t.expected if t.expected is not None else "(not compared)"),
-                     Text(t.actual if t.actual is not None else "(none)",
+        grid.add_row(Text(printable(t.expected) if t.expected is not None else "(not compared)"),
+                     Text(printable(t.actual) if t.actual is not None else "(none)",
                           style="" if t.verdict == "AC" else "red"))
         parts: list = [Text.assemble((f"{t.name}: ", "bold"), (t.verdict, VERDICT_STYLE.get(t.verdict, "")),
-                                     f"  {t.detail}" if t.detail else "")]
+                                     f"  {printable(t.detail)}" if t.detail else "")]
         case = self.cases.get(t.name)
         if case is not None and case.code:
             parts.append(Text("test: " + case.code.strip(), style="cyan"))
         elif case is not None and case.input is not None:
             parts.append(Text.assemble(("input\n", "bold"), one_line_block(case.input)))
+        if t.mismatch is not None:  # where a wrong answer first differs, both sides numbered
+            parts.append(Text(printable("\n".join(mismatch_lines(t.mismatch))), style="yellow"))
         parts.append(grid)
         if t.traceback:
-            parts.append(Text(t.traceback.rstrip(), style="red"))
+            parts.append(Text(printable(t.traceback.rstrip()), style="red"))
         elif t.stdout and t.actual is None:
-            parts.append(Text("stdout: " + t.stdout.rstrip(), style="dim"))
+            parts.append(Text("stdout: " + printable(t.stdout.rstrip()), style="dim"))
         from rich.console import Group
         detail.update(Group(*parts))
 

@@ -580,8 +580,33 @@ def _pythonpath(snap: Snapshot) -> str:
 
 # --------------------------------------------------------------------------- local: the host's pytest
 
-def _local_candidates(plan_python: str) -> list[tuple[str, dict[str, str]]]:
-    cands: list[tuple[str, dict[str, str]]] = [(sys.executable, {})]
+def project_pythons(root: Path) -> list[str]:
+    """The repository's own interpreters (its virtual environment), which know its dependencies."""
+    found = []
+    for name in (".venv", "venv", "env", ".env"):
+        python = root / name / "bin" / "python"
+        if python.exists() and (root / name / "pyvenv.cfg").is_file():
+            found.append(str(python))
+    active = os.environ.get("VIRTUAL_ENV")
+    if active and Path(active, "bin", "python").exists() and str(Path(active, "bin", "python")) not in found:
+        found.append(str(Path(active, "bin", "python")))
+    return found
+
+
+def local_binds(snap: Snapshot) -> list[str]:
+    """What the local sandbox must see read-only: the repository copy and its interpreters."""
+    from sandbox.local_backend import interpreter_dirs
+    binds = [str(snap.copy_dir)]
+    for python in project_pythons(snap.root):
+        binds += [d for d in interpreter_dirs(python) if d not in binds]
+    return binds
+
+
+def _local_candidates(plan_python: str, snap: Snapshot | None = None) -> list[tuple[str, dict[str, str]]]:
+    cands: list[tuple[str, dict[str, str]]] = []
+    if snap is not None:  # the project's own environment first: it has the project's dependencies
+        cands += [(python, {}) for python in project_pythons(snap.root)]
+    cands.append((sys.executable, {}))
     if os.path.realpath(plan_python) != os.path.realpath(sys.executable):
         cands.append((plan_python, {}))
     spec = importlib.util.find_spec("pytest")
@@ -604,7 +629,7 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
     plan = getattr(sandbox.backend, "plan", None)
     plan_python = plan.python if plan is not None else sys.executable
     tried = []
-    cands = _local_candidates(plan_python)
+    cands = _local_candidates(plan_python, snap)
     worked = _LOCAL_CHOICE.get(plan_python)
     if worked in cands:  # what worked before in this process is tried first
         cands.remove(worked)
@@ -624,8 +649,12 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
                 if pp:
                     env["PYTHONPATH"] = pp + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
                 isolation = getattr(sandbox.backend, "isolation", "local")
-                desc = (f"the host's pytest {pytest_version} (Python {version}, {python}) in the local sandbox "
-                        f"[{isolation}]; the repository's dependencies are whatever that Python has")
+                if python in project_pythons(snap.root):
+                    desc = (f"the repository's own environment ({python}: Python {version}, pytest "
+                            f"{pytest_version}) in the local sandbox [{isolation}]")
+                else:
+                    desc = (f"the host's pytest {pytest_version} (Python {version}, {python}) in the local sandbox "
+                            f"[{isolation}]; the repository's dependencies are whatever that Python has")
                 notes = [] if timeout_plugin else [
                     "pytest-timeout is not installed for the host's pytest: no per-test timeout, "
                     "only the sandbox's limit on the whole run (pip install pytest-timeout)"]

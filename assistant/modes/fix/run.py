@@ -30,7 +30,7 @@ from ...errors import UserError
 from ...models.base import ModelBackend
 from ...problems.model import Problem
 from .edits import Patch
-from .environment import TestEnvironment, docker_environment, local_environment
+from .environment import TestEnvironment, docker_environment, local_binds, local_environment
 from .localize import RepoIndex, build_context, error_line, localize
 from .pytest_run import SuiteRun, TestRun, in_selection, pytest_job, read_report
 from .search import CandidateReport, FixConfig, FixEngine, FixResult
@@ -75,7 +75,7 @@ def open_environment(snap: Snapshot, settings: SandboxSettings, choice: str | No
         env = docker_environment(snap, settings.image, progress, rebuild=rebuild)
         sb = open_sandbox(settings, "docker", image=env.image, mounts=env.mounts)
         return sb, env
-    sb = open_sandbox(settings, "local", mounts={str(snap.copy_dir): str(snap.copy_dir)})
+    sb = open_sandbox(settings, "local", mounts={path: path for path in local_binds(snap)})
     try:
         env = local_environment(snap, sb)
     except BaseException:
