@@ -97,6 +97,7 @@ async def wait_finished(pilot, screen=None) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: getattr(screen or app.screen, "state", None) is not None
                    and not (screen or app.screen).state.running, "the run to end")
+    await pilot.pause()  # the end's last updates (the best candidate's code) are laid out
 
 
 def screen_text(app) -> str:

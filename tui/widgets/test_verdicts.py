@@ -1,4 +1,7 @@
-"""Per-test verdicts of one candidate, and the highlighted test's expected vs actual output."""
+"""Per-test verdicts of one candidate, and the highlighted test's expected vs actual output.
+
+Everything a candidate produced (output, expected vs actual, tracebacks, errors) is shown as
+plain text with its control characters made visible (`printable`), never as markup."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from assistant.engine.node import Execution, TestOutcome
+from assistant.textsafe import printable
 from sandbox.api import TestCase
 
 from ..format import VERDICT_STYLE, fmt_mb, fmt_ms, one_line
@@ -33,8 +37,9 @@ class TestVerdicts(Vertical):
             table.add_column(label, key=label)
 
     def show(self, node_id: str | None, execution: Execution | None, source: str | None = None,
-             cases: list[TestCase] | None = None) -> None:
-        """`cases`: the problem's tests, to show each one's input (stdin, or the assert it runs)."""
+             cases: list[TestCase] | None = None, extra: tuple[str, list[TestOutcome]] = ("", [])) -> None:
+        """`cases`: the problem's tests, to show each one's input (stdin, or the assert it runs).
+        `extra`: a summary and more verdicts listed after the node's own (fix mode: regressions)."""
         self.cases = {c.name: c for c in cases or [] if c.name}
         header = self.query_one(".tests-header", Static)
         table = self.query_one(DataTable)
@@ -50,14 +55,17 @@ class TestVerdicts(Vertical):
             summary.append(f", {execution.generated_passed}/{len(generated)} generated")
         if source:
             summary.append(f" ({source})", style="italic")
+        extra_summary, extra_outcomes = extra
+        if extra_summary:
+            summary.append(f"; {extra_summary}", style="bold")
         if execution.compile_error:
-            summary.append(f"  compile error: {execution.compile_error.splitlines()[0]}", style="bold blue")
+            summary.append(f"  compile error: {printable(execution.compile_error.splitlines()[0])}", style="bold blue")
         if execution.sandbox_error:
-            summary.append(f"  sandbox error: {execution.sandbox_error.splitlines()[0]}", style="red")
+            summary.append(f"  sandbox error: {printable(execution.sandbox_error.splitlines()[0])}", style="red")
         header.update(summary)
-        self.outcomes = list(visible) + list(generated)
+        self.outcomes = list(visible) + list(generated) + list(extra_outcomes)
         for i, t in enumerate(self.outcomes):
-            table.add_row(Text(t.name), Text(t.verdict, style=VERDICT_STYLE.get(t.verdict, "")),
+            table.add_row(Text(printable(t.name)), Text(t.verdict, style=VERDICT_STYLE.get(t.verdict, "")),
                           Text(fmt_ms(t.cpu_ms), justify="right"), Text(fmt_mb(t.peak_rss_kb), justify="right"),
                           Text(one_line(t.expected, 24)), Text(one_line(t.actual, 24)), key=str(i))
         self.show_detail(0)
@@ -72,21 +80,21 @@ class TestVerdicts(Vertical):
         grid.add_column(ratio=1)
         grid.add_column(ratio=1)
         grid.add_row(Text("expected", style="bold"), Text("actual", style="bold"))
-        grid.add_row(Text(t.expected if t.expected is not None else "(not compared)"),
-                     Text(t.actual if t.actual is not None else "(none)",
+        grid.add_row(Text(printable(t.expected) if t.expected is not None else "(not compared)"),
+                     Text(printable(t.actual) if t.actual is not None else "(none)",
                           style="" if t.verdict == "AC" else "red"))
-        parts: list = [Text.assemble((f"{t.name}: ", "bold"), (t.verdict, VERDICT_STYLE.get(t.verdict, "")),
-                                     f"  {t.detail}" if t.detail else "")]
+        parts: list = [Text.assemble((f"{printable(t.name)}: ", "bold"), (t.verdict, VERDICT_STYLE.get(t.verdict, "")),
+                                     f"  {printable(t.detail)}" if t.detail else "")]
         case = self.cases.get(t.name)
         if case is not None and case.code:
-            parts.append(Text("test: " + case.code.strip(), style="cyan"))
+            parts.append(Text("test: " + printable(case.code.strip()), style="cyan"))
         elif case is not None and case.input is not None:
-            parts.append(Text.assemble(("input\n", "bold"), one_line_block(case.input)))
+            parts.append(Text.assemble(("input\n", "bold"), printable(one_line_block(case.input))))
         parts.append(grid)
         if t.traceback:
-            parts.append(Text(t.traceback.rstrip(), style="red"))
+            parts.append(Text(printable(t.traceback.rstrip()), style="red"))
         elif t.stdout and t.actual is None:
-            parts.append(Text("stdout: " + t.stdout.rstrip(), style="dim"))
+            parts.append(Text("stdout: " + printable(t.stdout.rstrip()), style="dim"))
         from rich.console import Group
         detail.update(Group(*parts))
 
