@@ -120,17 +120,32 @@ async def test_a_bad_path_is_one_error_line_and_the_start_screen_stays(tmp_path,
         assert type(app.screen).__name__ == "StartScreen"
 
 
-async def test_a_pasted_statement_is_kept_and_solved(tmp_path, local_sandbox):
+# the statement formats the README promises: Input/Output headings (fenced, unfenced or indented
+# samples), labelled fences, and plain-text "Sample Input"/"Sample Output"
+PASTED = {
+    "headings with fenced samples": STATEMENT,
+    "headings with unfenced samples": "# Double it\n\nRead an integer n and print 2n.\n\n## Input\n\n21\n\n"
+                                      "## Output\n\n42\n",
+    "headings with indented samples": "# Double it\n\n## Input\n\n    21\n\n## Output\n\n    42\n",
+    "labelled fences": "# Double it\n\nPrint 2n.\n\n```input\n21\n```\n\n```output\n42\n```\n",
+    "plain text samples": "Double it\n\nRead n, print 2n.\n\nSample Input\n21\n\nSample Output\n42\n",
+}
+
+
+@pytest.mark.parametrize("form", list(PASTED))
+async def test_a_pasted_statement_is_kept_and_solved(tmp_path, local_sandbox, form):
     app = make_app(tmp_path, local_sandbox, handler=doubling_handler)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.screen.query_one("#statement").text = STATEMENT
+        app.screen.query_one("#statement").text = PASTED[form]
         await pilot.click("#paste")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the run screen")
         await wait_finished(pilot)
         run = app.screen
         saved = tmp_path / "data" / "orps" / "statements" / "double-it.md"
-        assert saved.read_text() == STATEMENT
-        assert run.job.problem.id == "double-it" and len(run.job.problem.visible_tests) == 1
+        assert saved.read_text() == PASTED[form].strip() + "\n"
+        assert run.job.problem.id == "double-it"
+        assert [(t.input, t.output) for t in run.job.problem.visible_tests] == [("21\n", "42\n")]
+        assert not any("unverified" in m for m, _ in app.notified)
         assert run.state.result.raw.best.execution.passed == 1
 
 
