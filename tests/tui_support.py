@@ -152,3 +152,43 @@ def recorded_job(name: str = "running-max-run.json"):
             return result
 
     return RecordedRun(problem, result.config, "scripted", original=problem.starter_code)
+
+
+class StreamingModel(ScriptedModel):
+    """A scripted model that writes its answers piece by piece, as real backends stream, and
+    stops half-way through the answers `hold(request)` picks until `gate` opens."""
+
+    def __init__(self, handler: Callable = solve_handler, hold: Callable | None = None, can_chat: bool = True,
+                 delay: float = 0.01):
+        import threading
+
+        super().__init__(handler=handler, can_chat=can_chat)
+        self.hold, self.delay = hold, delay
+        self.gate = threading.Event()
+        self.held = threading.Event()          # a held answer has written its first half
+        self.interrupted = threading.Event()   # a call was cancelled while it wrote
+
+    async def _answer(self, request, on_text):
+        import asyncio
+        import re
+
+        from assistant.models.base import Completion
+
+        self.requests.append(request)
+        text = self._handler(request)
+        pieces = re.findall(r"\s*\S+|\s+", text)
+        waits = self.hold is not None and self.hold(request) and not self.gate.is_set()
+        try:
+            for i, piece in enumerate(pieces):
+                if on_text is not None:
+                    on_text(piece)
+                await asyncio.sleep(self.delay)
+                if waits and i == len(pieces) // 2:
+                    self.held.set()
+                    while not self.gate.is_set():
+                        await asyncio.sleep(0.02)
+        except asyncio.CancelledError:
+            self.interrupted.set()
+            raise
+        return Completion(text=text, model=self.name, prompt_tokens=10, completion_tokens=len(pieces),
+                          finish_reason="stop", backend=self.name)
