@@ -50,12 +50,19 @@ def keys_table(screen: Screen) -> Table:
         name, _, rest = action.partition("(")
         if name == "tab":
             if screen.check_action(name, (rest.strip("()'\""),)) is not False:
-                tabs.append(f"{binding.key} {binding.description}")
+                tabs.append((binding.key, binding.description))
             continue
         target = _namespace(screen, binding)
         params = tuple(p.strip("'\" ") for p in rest.rstrip(")").split(",")) if rest else ()
         state = target.check_action(name, params)
-        note = "" if state is True else "  (not now)" if state is None else "  (not with this run or model)"
+        if state is False:
+            # an action that does not apply here is left out, unless the screen says why it is not offered
+            why = getattr(target, "unavailable_reason", lambda action: None)(name)
+            if why is None:
+                continue
+            note = f"  ({why})"
+        else:
+            note = "" if state is True else "  (not now)"
         key = app.get_key_display(binding)
         entry = rows.setdefault(action + note, ([], binding.description or action, note))
         if key not in entry[0]:
@@ -63,7 +70,8 @@ def keys_table(screen: Screen) -> Table:
     for keys, description, note in rows.values():
         table.add_row(" / ".join(keys), Text(description) + Text(note, style="dim"))
     if tabs:
-        table.add_row("0-7", "tabs: " + ", ".join(t.split(" ", 1)[1] for t in tabs))
+        tabs.sort()
+        table.add_row(f"{tabs[0][0]}-{tabs[-1][0]}", "tabs: " + ", ".join(label for _, label in tabs))
     table.add_row("ctrl+p", "every command (search by name)")
     return table
 

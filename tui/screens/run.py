@@ -464,6 +464,12 @@ class RunScreen(PlainNotify, Screen):
             return self.job.can(action, self.state)
         return True
 
+    def unavailable_reason(self, action: str) -> str | None:
+        """Why an action of this mode is not offered (the help screen says it); None: not this mode's."""
+        if action in self.JOB_ACTIONS and self.job.supports(action):
+            return "not with this run or model"
+        return None
+
     def _selected_node(self, need_code: bool = True):
         node = self.state.node(self.selected)
         if node is None:
