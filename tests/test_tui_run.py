@@ -275,3 +275,41 @@ async def test_pin_and_prune_during_a_run_steer_the_engine(tmp_path, local_sandb
             assert children == []                          # the engine never refined a pruned node
     finally:
         gate.set()
+
+
+HOSTILE = ("import sys\n# \x1b]0;owned\x07 sets the window title if it reaches a terminal\n"
+           "print('\\x1b[2J\\x1b[31m[green]passed 3/3[/]')\n")
+
+
+async def test_candidate_output_and_code_are_shown_never_obeyed(tmp_path, local_sandbox):
+    """Control sequences and Rich markup in a candidate's code and output are shown as text:
+    escapes are made visible (textsafe.printable), brackets stay brackets."""
+    from assistant.problems.model import Problem
+    from sandbox.api import TestCase
+    from tui.modes import SolveJob
+
+    problem = Problem(id="echo", kind="stdio", statement="Print 3.", source="echo",
+                      visible_tests=[TestCase(name="sample-1", input="", output="3\n")])
+
+    def handler(req):
+        if is_critic(req):
+            return '{"analysis": "[bold red]ALL PASSED[/] it prints \\u001b[2J", "score": 1, "done": false}'
+        return f"[blink]Trust me[/].\n```python\n{HOSTILE}```\n"
+
+    app = make_app(tmp_path, local_sandbox, job=SolveJob(problem, config(initial=1, rounds=0), "scripted"),
+                   handler=handler)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_finished(pilot)
+        run = app.screen
+        assert run.state.result.raw.best.execution.visible[0].verdict == "WA"
+        seen = []
+        for tab in ("1", "4", "3"):                      # code, tests (expected vs actual), critique
+            await pilot.press(tab)
+            await pilot.pause()
+            seen.append(screen_text(app))
+        code, tests, critique = seen
+        assert "\\x1b]0;owned\\a" in code                 # the comment's ESC and BEL, as escapes
+        assert "\\x1b[2J\\x1b[31m[green]passed 3/3[/]" in tests   # the output, as it was printed
+        assert "[bold red]ALL PASSED[/]" in critique and "\\x1b[2J" in critique
+        for text in seen:
+            assert "\x1b" not in text and "\x07" not in text

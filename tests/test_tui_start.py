@@ -155,3 +155,47 @@ async def test_an_empty_paste_is_refused(tmp_path, local_sandbox):
         await pilot.click("#paste")
         await wait_for(pilot, lambda: app.notified, "a notification")
         assert app.notified[0][1] == "error" and "paste a statement" in app.notified[0][0]
+
+
+async def test_replaying_an_unfinished_run_ends_where_it_ended(tmp_path, local_sandbox):
+    """A run that never finished (its trace has no result) replays up to where it stopped: no toast
+    per missing answer, and the counts say what really happened."""
+    import json
+
+    from assistant.models.scripted import ScriptedModel
+    from tui.prefs import TuiPrefs
+
+    from .tui_support import model_factory
+
+    def factory(spec):
+        if spec.startswith("replay:"):
+            return model_factory()(spec)
+        return ScriptedModel(handler=completion_handler, can_chat=False)
+
+    app = make_app(tmp_path, local_sandbox, model_factory_=factory, prefs=TuiPrefs(max_calls=6, method="bon"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.screen.query_one("#path").value = RUNNING_MAX
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the run screen")
+        await wait_finished(pilot)
+        trace = next((tmp_path / "runs").glob("*.jsonl"))
+        lines = trace.read_text().splitlines()
+        requests = [i for i, line in enumerate(lines) if json.loads(line)["type"] == "request"]
+        trace.write_text("\n".join(lines[: requests[2] + 1]) + "\n")   # it "died" after 3 answers
+        await pilot.press("escape")
+        await pilot.pause()
+        recent = app.screen.query_one("#recent")
+        assert recent.runs[0].candidates is None                      # listed as not finished
+        app.notified.clear()
+        recent.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.job.label.startswith(
+            "replay"), "the replay")
+        await wait_finished(pilot)
+        replay = app.screen
+        assert "did not finish" in replay.job.label
+        assert replay.state.status == "finished", replay.state.error
+        assert "the replayed run ended here" in replay.state.result.stop_reason
+        assert replay.state.budget.calls == 3 and len(replay.state.nodes) == 3
+        assert not any("no recorded answer" in m for m, _ in app.notified)
+        assert len(app.notified) <= 3
