@@ -168,7 +168,7 @@ async def test_fix_mode_shows_regressions_in_the_tests_tab_and_charts_patches(tm
         await pilot.press("4")                             # the target fixed, and the regression
         await pilot.pause()
         text = screen_text(app)
-        assert "1/1 visible; suite 1/2 pass, 1 regressions" in text
+        assert "1/1 target tests; suite 1/2 pass, 1 regressions" in text
         cells = [line.split("▕")[-1].split() for line in text.splitlines()]
         rows = {c[0]: c[1] for c in cells if c and c[0].startswith("test_rect.py::") and not c[0].endswith(":")}
         assert rows == {"test_rect.py::test_area": "AC", "test_rect.py::test_perimeter": "WA"}

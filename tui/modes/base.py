@@ -214,6 +214,7 @@ class ModeJob(ABC):
     # ------------------------------------------------------------------ presentation
 
     columns: ClassVar[tuple[Column, ...]] = ()
+    tests_label: ClassVar[str] = "visible"  # what a node's own tests are, in the tests tab
 
     @abstractmethod
     def rows(self, state: RunState) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 class FixJob(ModeJob):
     mode = "fix"
     actions = frozenset({"apply"})
+    tests_label = "target tests"
     columns = (("#", "rank", 2), ("id", "id", 3), ("tests", "targets", 5), ("regr", "regressions", 4),
                ("suite", "suite", 5), ("lines", "lines", 5), ("time s", "time", 6), ("critic", "critic", 5))
 
@@ -90,8 +91,8 @@ class FixJob(ModeJob):
 
     def finish(self, raw: Any) -> Outcome:
         stop = raw.stop_reason
-        if raw.status in ("fixed", "partial", "not_fixed") and raw.ranking:
-            stop += {"fixed": " · fixed", "partial": " · partly fixed", "not_fixed": " · not fixed"}[raw.status]
+        if raw.status in ("fixed", "partial", "not_fixed") and raw.ranking:  # the verdict first: it is what matters
+            stop = {"fixed": "fixed", "partial": "partly fixed", "not_fixed": "not fixed"}[raw.status] + " · " + stop
         return Outcome(raw, list(raw.ranking), raw.best_node_id, stop, list(raw.nodes))
 
     # ------------------------------------------------------------------ presentation

@@ -23,6 +23,7 @@ HIDDEN = "the repair is hidden in hint mode (it is the answer); press v to show 
 class HintJob(ModeJob):
     mode = "hint"
     actions = frozenset({"hint", "reveal"})
+    tests_label = "tests"
     columns = (("#", "rank", 2), ("id", "id", 3), ("pass", "pass", 5), ("edit", "distance", 5),
                ("status", "status", None))
 

@@ -125,8 +125,8 @@ class RunScreen(PlainNotify, Screen):
         Binding("escape", "back", "Back"),
         Binding("f", "refine", "Refine"),
         Binding("a", "apply", "Apply"),
-        Binding("h", "hint", "Next hint"),
-        Binding("v", "reveal", "Show repair"),
+        Binding("h", "hint", "Hint"),
+        Binding("v", "reveal", "Repair"),
         Binding("d", "cycle_diff", "Diff"),
         Binding("z", "zoom", "Zoom"),
         Binding("w", "save", "Save"),
@@ -448,7 +448,7 @@ class RunScreen(PlainNotify, Screen):
         self.query_one(CritiqueView).show(node, self.state.pruned.get(node.id))
         execution, source = self.state.execution(node.id)
         self.query_one(TestVerdicts).show(node.id, execution, source, self.job.test_cases(self.state),
-                                          self.job.extra_outcomes(self.state, node.id))
+                                          self.job.extra_outcomes(self.state, node.id), self.job.tests_label)
 
     # ------------------------------------------------------------------ actions
 

@@ -37,9 +37,11 @@ class TestVerdicts(Vertical):
             table.add_column(label, key=label)
 
     def show(self, node_id: str | None, execution: Execution | None, source: str | None = None,
-             cases: list[TestCase] | None = None, extra: tuple[str, list[TestOutcome]] = ("", [])) -> None:
+             cases: list[TestCase] | None = None, extra: tuple[str, list[TestOutcome]] = ("", []),
+             label: str = "visible") -> None:
         """`cases`: the problem's tests, to show each one's input (stdin, or the assert it runs).
-        `extra`: a summary and more verdicts listed after the node's own (fix mode: regressions)."""
+        `extra`: a summary and more verdicts listed after the node's own (fix mode: regressions);
+        `label` says what the node's own tests are ("visible", "target tests")."""
         self.cases = {c.name: c for c in cases or [] if c.name}
         header = self.query_one(".tests-header", Static)
         table = self.query_one(DataTable)
@@ -50,7 +52,7 @@ class TestVerdicts(Vertical):
             self.query_one(".tests-detail", Static).update("")
             return
         visible, generated = execution.visible, execution.generated
-        summary = Text(f"{node_id}: {execution.passed}/{execution.total} visible", style="bold")
+        summary = Text(f"{node_id}: {execution.passed}/{execution.total} {label}", style="bold")
         if generated:
             summary.append(f", {execution.generated_passed}/{len(generated)} generated")
         if source:
