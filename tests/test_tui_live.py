@@ -54,8 +54,6 @@ async def test_the_model_is_seen_writing_from_its_first_call(tmp_path, local_san
 
 
 async def test_stop_interrupts_the_model_and_ranks_what_there_is(tmp_path, local_sandbox):
-    held = {"n": 0}
-
     def second_round(req):  # the refinement after round 0 is held half-way
         return not is_critic(req) and "execution report" in req.messages[-1].content
 
@@ -71,7 +69,6 @@ async def test_stop_interrupts_the_model_and_ranks_what_there_is(tmp_path, local
             assert run.state.status == "finished"
             assert run.state.result.stop_reason == "stopped by the user"
             assert run.state.result.ranking                # round 0's candidates, ranked
-            held["n"] += 1
     finally:
         model.gate.set()
 
@@ -145,14 +142,14 @@ async def test_quit_during_a_real_embedded_generation(tmp_path):
     """The built-in model generating in llama.cpp's thread when ctrl+q comes: the generation is
     interrupted inside llama.cpp, the model is closed only once its thread has let go, the app's
     sandbox (Docker when it answers, with its containers) is closed, and the app exits."""
+    from assistant.models import open_model
+    from assistant.problems import load_problem
     from tui.modes import SolveJob
 
     from .tui_support import RUNNING_MAX
-    from assistant.problems import load_problem
 
     job = SolveJob(load_problem(RUNNING_MAX), config(max_calls=6, method="bon", parallel=1), "embedded")
-    app = make_app(tmp_path, None, job=job, model_factory_=lambda spec: __import__("assistant.models",
-                   fromlist=["open_model"]).open_model(spec))
+    app = make_app(tmp_path, None, job=job, model_factory_=open_model)
     async with app.run_test(size=(100, 32)) as pilot:
         run = app.screen
 

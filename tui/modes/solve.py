@@ -21,14 +21,9 @@ if TYPE_CHECKING:
 
 
 def refine_entry_point() -> Callable[..., Any] | None:
-    """`assistant.modes.solve.refine`, the engine entry point "continue refining from a node".
-
-    Proposed signature (not in the engine yet; the TUI enables the action when it appears):
-        async refine(problem, model, sandbox, config, previous: SearchResult, from_node: str,
-                     on_event=None, trace=None) -> SearchResult
-    which runs `config.rounds` refinement rounds with the beam seeded by `from_node`, keeping
-    `previous`'s nodes (and their ids) so the tree grows in place.
-    """
+    """`assistant.modes.solve.refine`, the engine entry point "continue refining from a node":
+    `config.rounds` more rounds with the beam seeded by one node, keeping the earlier nodes (and
+    their ids) so the tree grows in place."""
     from assistant.modes import solve as solve_mode
     return getattr(solve_mode, "refine", None)
 
@@ -141,6 +136,7 @@ class RefineJob(SolveJob):
     def __init__(self, base: SolveJob, previous: SearchResult, node_id: str, entry: Callable[..., Any]):
         super().__init__(base.problem, base.config, base.model_spec, original=base.original, trace=None,
                          label=f"refining from {node_id}")
+        self.model_can_chat = base.model_can_chat
         self.previous = previous
         self.node_id = node_id
         self._entry = entry
