@@ -141,6 +141,28 @@ async def test_cancel_releases_the_model(gemma):
     assert result.completion_tokens == 4
 
 
+
+@needs_model
+async def test_cancel_inside_a_long_prompt_aborts_the_decode(gemma):
+    """A prompt of thousands of tokens takes seconds to evaluate: a cancelled request stops inside
+    llama.cpp's decode (not after it), and the model answers the next request as before."""
+    assert gemma._abort.available
+    short = GenerationOptions(max_tokens=12, seed=3)
+    before = (await gemma.complete(PROMPT, short)).text
+    long_prompt = "def f(x):\n    return x + 1\n" * 300           # about 3000 tokens, one request
+    started = asyncio.Event()
+    task = asyncio.create_task(gemma.complete(long_prompt, GenerationOptions(max_tokens=4, seed=1),
+                                              on_text=lambda _: started.set()))
+    await asyncio.sleep(0.3)                                     # inside the prompt's evaluation
+    assert not started.is_set()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.to_thread(gemma._lock.acquire)                 # the worker has let go of the model
+    gemma._lock.release()
+    assert gemma.last_outcome == "aborted"
+    assert (await gemma.complete(PROMPT, short)).text == before  # same text: the context is intact
+
 def test_missing_llama_cpp_says_what_to_install(monkeypatch):
     real_import = builtins.__import__
 

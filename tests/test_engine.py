@@ -220,6 +220,44 @@ async def test_replay_reproduces_the_ranking_exactly(local_sandbox, tmp_path):
         await solve(other, ReplayModel(trace), local_sandbox, config)
 
 
+
+async def test_replaying_an_unfinished_run_stops_where_it_ended(local_sandbox, tmp_path):
+    """A run that never finished (cancelled, crashed) leaves a trace without a result: its replay
+    answers what was recorded, then ends like a spent budget, with honest counts and no error
+    per missing answer."""
+    codes = [WRONG, CORRECT, SLOW, WRONG + "# again\n", CORRECT + "# again\n", SLOW + "# again\n"]
+    calls = {"n": 0}
+
+    def handler(req):
+        calls["n"] += 1
+        return block(codes[(calls["n"] - 1) % len(codes)])
+
+    config = cfg(method="bon", max_calls=6, parallel=1)
+    trace = tmp_path / "run.jsonl"
+    await solve(ADD, ScriptedModel(handler=handler), local_sandbox, config, trace=trace)
+    lines = trace.read_text().splitlines()
+    requests = [i for i, line in enumerate(lines) if json.loads(line)["type"] == "request"]
+    kept = lines[: requests[2] + 1]                     # the run "died" after its third answer
+    trace.write_text("\n".join(kept) + "\n")
+    events = Recorder()
+    replayed = await solve(ADD, ReplayModel(trace), local_sandbox, config, on_event=events)
+    assert "the replayed run ended here" in replayed.stop_reason
+    assert len(replayed.ranking) == 3 and replayed.budget["calls"] == 3
+    assert not [e for e in events.events if e.type == "notice" and "no recorded answer" in e.message]
+    # a finished run's trace is no budget: a request it lacks is still the clear error it was
+    with pytest.raises(ModelError, match="no recorded"):
+        full = tmp_path / "full.jsonl"
+        await solve(ADD, ScriptedModel(handler=handler), local_sandbox, config, trace=full)
+        await solve(ADD.model_copy(update={"statement": "Add them."}), ReplayModel(full), local_sandbox, config)
+
+
+async def test_sampling_says_how_many_samples_were_really_drawn(local_sandbox):
+    replies = [block(CORRECT), ModelError("the server closed the connection"), block(WRONG),
+               ModelError("the server closed the connection")]
+    result = await solve(ADD, ScriptedModel(responses=replies), local_sandbox, cfg(method="bon", max_calls=4,
+                                                                                    parallel=1))
+    assert result.stop_reason == "2 of 4 samples drawn (2 calls gave no answer)"
+
 async def test_baselines_share_the_accounting(local_sandbox):
     model = ScriptedModel(handler=lambda req: block(WRONG if len(req.messages) < 3 else CORRECT))
     bon = await solve(ADD, model, local_sandbox, cfg(method="bon", max_calls=5))
@@ -430,3 +468,35 @@ async def test_round_zero_runs_do_not_wait_for_generated_tests(local_sandbox):
     assert order.index("ran n0 gen=0") < order.index("tests")  # the candidate ran before the tests existed
     assert "ran n0 gen=1" in order                             # and was caught up on them afterwards
     assert result.node("n0").execution.generated_passed == 1
+
+
+async def test_a_cancelled_search_leaves_no_task_behind(local_sandbox, caplog):
+    """Cancelling a run (the TUI's second escape, or quitting) also cancels the test generation
+    running beside it, and nothing is later reported as a never-retrieved task exception."""
+    import asyncio
+    import gc
+    import logging
+
+    writing_tests = asyncio.Event()
+
+    async def handler(req):
+        if "meticulous software tester" in req.messages[0].content:
+            writing_tests.set()
+            await asyncio.sleep(60)                      # still writing tests when the run is cancelled
+        if is_critic(req):
+            return critic_reply(req)
+        return block(WRONG)
+
+    model = ScriptedModel(handler=handler)
+    before = asyncio.all_tasks()
+    run = asyncio.create_task(solve(ADD, model, local_sandbox, cfg(initial=1, rounds=3, generated_tests=True)))
+    await asyncio.wait_for(writing_tests.wait(), 30)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    await asyncio.sleep(0.05)
+    assert asyncio.all_tasks() - before - {asyncio.current_task()} == set()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        gc.collect()
+        await asyncio.sleep(0)
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]

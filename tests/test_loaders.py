@@ -194,6 +194,17 @@ STATEMENTS = {
     "grid lines starting with #": ("Sample Input\n#.#\n.#.\nSample Output\n3\n", [("#.#\n.#.\n", "3\n")]),
     "unlabelled code is not a sample": ("Use this:\n\n```python\nprint(input())\n```\n", []),
     "input format prose is not a sample": ("## Input\n\nOne integer n.\n\n## Output\n\nn squared.\n", []),
+    "markdown headings with unfenced samples": (
+        "# Add\n\nRead a and b, print their sum.\n\n## Input\n\n1 2\n\n## Output\n\n3\n",
+        [("1 2\n", "3\n")]),
+    "unfenced samples after the format's description": (
+        "# Sum\n\n## Input\n\nThe first line holds n; the second line holds n integers.\n\n## Output\n\n"
+        "Print their sum.\n\n## Input\n\n3\n1 2 3\n\n## Output\n\n6\n\n## Input\n\n1\n7\n\n## Output\n\n7\n",
+        [("3\n1 2 3\n", "6\n"), ("1\n7\n", "7\n")]),
+    "unfenced words are data too": ("## Input\n\nhello world\n\n## Output\n\nHELLO WORLD\n",
+                                    [("hello world\n", "HELLO WORLD\n")]),
+    "markdown headings with fenced samples": ("## Input\n\n```\n2 2\n```\n\n## Output\n\n```\n4\n```\n",
+                                              [("2 2\n", "4\n")]),
 }
 
 

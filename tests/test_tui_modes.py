@@ -139,3 +139,80 @@ async def test_hint_mode_hides_the_repair_and_reveals_hints_one_at_a_time(tmp_pa
         await pilot.press("1", "v")                        # a teacher may look at the repair
         await pilot.pause()
         assert "best = x if best is None" in screen_text(app)
+
+
+BREAKS = FIX + "rect.py\n<<<<<<< SEARCH\n    return 2 * (w + h)\n=======\n    return 2 * w + h\n>>>>>>> REPLACE\n"
+
+
+def breaking_handler(req):
+    if "strict reviewer of bug fixes" in req.messages[0].content:
+        return json.dumps({"analysis": "area multiplies now", "suggestion": "", "score": 3, "done": False})
+    return BREAKS
+
+
+async def test_fix_mode_shows_regressions_in_the_tests_tab_and_charts_patches(tmp_path):
+    from tui.prefs import TuiPrefs
+
+    repo = materialize({"rect.py": BUGGY, "test_rect.py": TESTS}, tmp_path / "repo")
+    app = make_app(tmp_path, None, handler=breaking_handler, sandbox_choice="local",
+                   prefs=TuiPrefs(max_calls=2, initial=1, rounds=0))
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.screen.query_one("#path").value = str(repo)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the fix run")
+        await wait_finished(pilot)
+        run = app.screen
+        assert run.state.status == "finished", run.state.error
+        report = run.state.result.raw.reports[run.state.result.ranking[0]]
+        assert report.regressions == ["test_rect.py::test_perimeter"]
+        await pilot.press("4")                             # the target fixed, and the regression
+        await pilot.pause()
+        text = screen_text(app)
+        assert "1/1 target tests; suite 1/2 pass, 1 regressions" in text
+        cells = [line.split("▕")[-1].split() for line in text.splitlines()]
+        rows = {c[0]: c[1] for c in cells if c and c[0].startswith("test_rect.py::") and not c[0].endswith(":")}
+        assert rows == {"test_rect.py::test_area": "AC", "test_rect.py::test_perimeter": "WA"}
+        verdicts = run.query_one("#test-verdicts")
+        verdicts.show_detail(1)                            # the regression's own report
+        await pilot.pause()
+        assert "regression: passed before the patch, fails now" in screen_text(app)
+        await pilot.press("5")                             # metrics: per patch, no "-" for CPU time
+        await pilot.pause()
+        text = screen_text(app)
+        assert "target tests fixed per patch" in text and "1/1, 1 regressions" in text
+        assert "whole-suite time per patch" in text and " s" in text and "changed lines per patch" in text
+        assert "CPU time per candidate" not in text
+
+
+def held_tutor(model_handler):
+    from .tui_support import StreamingModel
+    return StreamingModel(handler=model_handler, hold=lambda req: role(req) == "tutor")
+
+
+async def test_hint_mode_shows_the_hint_being_written(tmp_path, local_sandbox):
+    from tui.modes import HintJob
+
+    from assistant.problems import load_problem
+    from assistant.modes.hint import HintConfig
+
+    model = held_tutor(hint_handler)
+    job = HintJob(WRONG, load_problem(RUNNING_MAX), HintConfig(max_level=4, k=1), "scripted", program_name="mine.py")
+    app = make_app(tmp_path, local_sandbox, job=job, model_factory_=lambda spec: model)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_finished(pilot)
+            run = app.screen
+            assert run.check_action("hint", ()) is True
+            await pilot.press("h")
+            await wait_for(pilot, model.held.is_set, "the tutor half-way through hint 1")
+            await wait_for(pilot, lambda: "writing the hint" in screen_text(app).splitlines()[1], "the status")
+            status = screen_text(app).splitlines()[1]
+            assert "working" in status and "tok/s" in status   # not "finished" while the hint is written
+            assert run.check_action("hint", ()) is None        # one hint at a time
+            assert "Look at what your" in screen_text(app)     # the draft, in the hints tab
+            model.gate.set()
+            await wait_for(pilot, lambda: any(m.startswith("hint 1 (") for m, _ in app.notified), "hint 1")
+            await pilot.pause()
+            assert "working" not in screen_text(app).splitlines()[1]
+    finally:
+        model.gate.set()

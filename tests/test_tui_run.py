@@ -140,9 +140,9 @@ async def test_stop_keeps_and_ranks_the_candidates_so_far(tmp_path, local_sandbo
             await wait_for(pilot, lambda: sum(n.runnable for n in run.state.nodes.values()) >= 1
                            and run.state.rounds, "round 0")
             await pilot.press("escape")
-            assert run.state.status == "stopping"
-            gate.set()                                     # the call in flight finishes; no new one starts
+            # the call in flight (held at the gate) is interrupted: the stop does not wait for it
             await wait_finished(pilot)
+            assert not gate.is_set()
             assert run.state.status == "finished"
             assert run.state.result.stop_reason == "stopped by the user"
             assert run.state.result.ranking                # ranked by the engine, as on a spent budget
@@ -151,14 +151,39 @@ async def test_stop_keeps_and_ranks_the_candidates_so_far(tmp_path, local_sandbo
         gate.set()
 
 
+class HeldSandbox:
+    """The real sandbox, except that once `hold` is set its runs wait for `release` (a slow test
+    suite): stopping interrupts the model, not the sandbox, so the run stays "stopping"."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.image_id = inner, inner.name, inner.image_id
+        self.hold, self.release = threading.Event(), threading.Event()
+
+    async def arun(self, job, on_result=None):
+        if self.hold.is_set():
+            await asyncio.to_thread(self.release.wait)
+        return await self.inner.arun(job)
+
+
 async def test_escape_twice_cancels_at_once_and_keeps_snapshots(tmp_path, local_sandbox):
-    gate = threading.Event()
-    app = make_app(tmp_path, local_sandbox, job=solve_job(config(rounds=3)), handler=gated_handler(gate, 2))
+    sandbox = HeldSandbox(local_sandbox)
+    calls = {"n": 0}
+
+    def handler(req):  # round 1's candidate, once written, waits for the held sandbox
+        if not is_critic(req):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                sandbox.hold.set()
+        return solve_handler(req)
+
+    app = make_app(tmp_path, sandbox, job=solve_job(config(rounds=3)), handler=handler)
     try:
         async with app.run_test(size=(100, 32)) as pilot:
             run = app.screen
-            await wait_for(pilot, lambda: run.state.rounds, "round 0")
-            await pilot.press("escape", "escape")
+            await wait_for(pilot, lambda: run.state.rounds and sandbox.hold.is_set(), "round 1")
+            await pilot.press("escape")
+            assert run.state.status == "stopping"          # ranking waits for the sandbox
+            await pilot.press("escape")                    # again: cancel at once
             await wait_finished(pilot)
             assert run.state.status == "cancelled"
             assert run.state.result is None
@@ -171,7 +196,7 @@ async def test_escape_twice_cancels_at_once_and_keeps_snapshots(tmp_path, local_
             await pilot.pause()
             assert type(app.screen).__name__ == "StartScreen"
     finally:
-        gate.set()
+        sandbox.release.set()
 
 
 async def test_a_model_error_is_one_line_and_the_app_survives(tmp_path, local_sandbox):
@@ -210,7 +235,11 @@ async def test_80x24_and_resize(tmp_path, local_sandbox):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_finished(pilot)
         text = screen_text(app)
-        assert "n2" in text and "2/2" in text and "Code" in text and "Stop/Back" in text
+        assert "n2" in text and "2/2" in text and "Code" in text
+        footer, status = text.splitlines()[-1], text.splitlines()[1]
+        for key in ("esc Back", "f Refine", "d Diff", "z Zoom", "^q Quit", "? Help"):
+            assert key in footer                           # the essential keys fit in 80 columns
+        assert "finished" in status and "solved" in status     # the state and why the run ended
         assert app.screen.has_class("-narrow")
         await pilot.resize_terminal(140, 40)
         await pilot.pause()
@@ -246,3 +275,41 @@ async def test_pin_and_prune_during_a_run_steer_the_engine(tmp_path, local_sandb
             assert children == []                          # the engine never refined a pruned node
     finally:
         gate.set()
+
+
+HOSTILE = ("import sys\n# \x1b]0;owned\x07 sets the window title if it reaches a terminal\n"
+           "print('\\x1b[2J\\x1b[31m[green]passed 3/3[/]')\n")
+
+
+async def test_candidate_output_and_code_are_shown_never_obeyed(tmp_path, local_sandbox):
+    """Control sequences and Rich markup in a candidate's code and output are shown as text:
+    escapes are made visible (textsafe.printable), brackets stay brackets."""
+    from assistant.problems.model import Problem
+    from sandbox.api import TestCase
+    from tui.modes import SolveJob
+
+    problem = Problem(id="echo", kind="stdio", statement="Print 3.", source="echo",
+                      visible_tests=[TestCase(name="sample-1", input="", output="3\n")])
+
+    def handler(req):
+        if is_critic(req):
+            return '{"analysis": "[bold red]ALL PASSED[/] it prints \\u001b[2J", "score": 1, "done": false}'
+        return f"[blink]Trust me[/].\n```python\n{HOSTILE}```\n"
+
+    app = make_app(tmp_path, local_sandbox, job=SolveJob(problem, config(initial=1, rounds=0), "scripted"),
+                   handler=handler)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_finished(pilot)
+        run = app.screen
+        assert run.state.result.raw.best.execution.visible[0].verdict == "WA"
+        seen = []
+        for tab in ("1", "4", "3"):                      # code, tests (expected vs actual), critique
+            await pilot.press(tab)
+            await pilot.pause()
+            seen.append(screen_text(app))
+        code, tests, critique = seen
+        assert "\\x1b]0;owned\\a" in code                 # the comment's ESC and BEL, as escapes
+        assert "\\x1b[2J\\x1b[31m[green]passed 3/3[/]" in tests   # the output, as it was printed
+        assert "[bold red]ALL PASSED[/]" in critique and "\\x1b[2J" in critique
+        for text in seen:
+            assert "\x1b" not in text and "\x07" not in text

@@ -114,3 +114,27 @@ async def test_the_environment_overriding_the_saved_model_is_said(tmp_path, loca
         app.screen.action_save()
         await wait_for(pilot, lambda: app.notified, "a notification")
         assert app.notified[-1][1] == "warning" and "ORPS_MODEL" in app.notified[-1][0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_save_is_on_screen_and_the_model_in_use_is_shown(tmp_path, local_sandbox, size):
+    """--model wins over the config file for the session: the screen shows the model in use,
+    says where the config differs, and Save is on screen whatever the height."""
+    from tui.app import OrpsApp
+
+    app = make_app(tmp_path, local_sandbox)
+    assert isinstance(app, OrpsApp)
+    app.model_spec = "ollama:qwen2.5-coder:7b"                 # as `orps tui --model ...` sets it
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        screen = app.screen
+        assert (screen.query_one("#backend").value, screen.query_one("#model").value) == ("ollama",
+                                                                                      "qwen2.5-coder:7b")
+        text = screen_text(app)
+        assert "in use now: ollama:qwen2.5-coder:7b (from the command line)" in " ".join(text.split())
+        save = screen.query_one("#save")
+        assert save.region.bottom <= size[1] - 1 and save.region.height > 0   # above the footer, visible
+        await pilot.click("#save")
+        await pilot.pause()
+    assert load_settings().model == "ollama:qwen2.5-coder:7b"

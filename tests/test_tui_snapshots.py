@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .tui_support import isolated_home, make_app, recorded_job, wait_finished, wait_for  # noqa: F401
+from .tui_support import (isolated_home, make_app, recorded_fix_job, recorded_hint_job, recorded_job,  # noqa: F401
+                          wait_finished, wait_for)
 
 # SVG snapshots are byte-exact renderings: another Textual release draws them slightly
 # differently. They are checked with the release they were recorded with; with another one the
@@ -57,8 +58,8 @@ def start_app():
     return make_app(Path("."), None)
 
 
-def run_app():
-    return make_app(Path("."), None, job=recorded_job())
+def run_app(job=None):
+    return make_app(Path("."), None, job=job or recorded_job())
 
 
 async def finished(pilot):
@@ -117,3 +118,32 @@ def test_settings_screen(snap_compare, fixed_env, size):
         await pilot.pause()
 
     assert snap_compare(start_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+def test_fix_run_screen(snap_compare, fixed_env, size):
+    """Fix mode: the ranked patches, the best one's diff, the footer's apply key."""
+    assert snap_compare(run_app(recorded_fix_job()), terminal_size=size, run_before=finished)
+
+
+def test_fix_run_screen_tests_with_a_regression(snap_compare, fixed_env):
+    async def before(pilot):
+        await finished(pilot)
+        await pilot.press("down", "4")
+
+    assert snap_compare(run_app(recorded_fix_job()), terminal_size=(120, 36), run_before=before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+def test_hint_run_screen(snap_compare, fixed_env, size):
+    """Hint mode: the check, the hidden repair, the first hint and its validation."""
+    assert snap_compare(run_app(recorded_hint_job()), terminal_size=size, run_before=finished)
+
+
+def test_help_screen(snap_compare, fixed_env):
+    async def before(pilot):
+        await finished(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(run_app(), terminal_size=(120, 36), run_before=before)

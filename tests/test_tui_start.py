@@ -120,17 +120,32 @@ async def test_a_bad_path_is_one_error_line_and_the_start_screen_stays(tmp_path,
         assert type(app.screen).__name__ == "StartScreen"
 
 
-async def test_a_pasted_statement_is_kept_and_solved(tmp_path, local_sandbox):
+# the statement formats the README promises: Input/Output headings (fenced, unfenced or indented
+# samples), labelled fences, and plain-text "Sample Input"/"Sample Output"
+PASTED = {
+    "headings with fenced samples": STATEMENT,
+    "headings with unfenced samples": "# Double it\n\nRead an integer n and print 2n.\n\n## Input\n\n21\n\n"
+                                      "## Output\n\n42\n",
+    "headings with indented samples": "# Double it\n\n## Input\n\n    21\n\n## Output\n\n    42\n",
+    "labelled fences": "# Double it\n\nPrint 2n.\n\n```input\n21\n```\n\n```output\n42\n```\n",
+    "plain text samples": "Double it\n\nRead n, print 2n.\n\nSample Input\n21\n\nSample Output\n42\n",
+}
+
+
+@pytest.mark.parametrize("form", list(PASTED))
+async def test_a_pasted_statement_is_kept_and_solved(tmp_path, local_sandbox, form):
     app = make_app(tmp_path, local_sandbox, handler=doubling_handler)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.screen.query_one("#statement").text = STATEMENT
+        app.screen.query_one("#statement").text = PASTED[form]
         await pilot.click("#paste")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the run screen")
         await wait_finished(pilot)
         run = app.screen
         saved = tmp_path / "data" / "orps" / "statements" / "double-it.md"
-        assert saved.read_text() == STATEMENT
-        assert run.job.problem.id == "double-it" and len(run.job.problem.visible_tests) == 1
+        assert saved.read_text() == PASTED[form].strip() + "\n"
+        assert run.job.problem.id == "double-it"
+        assert [(t.input, t.output) for t in run.job.problem.visible_tests] == [("21\n", "42\n")]
+        assert not any("unverified" in m for m, _ in app.notified)
         assert run.state.result.raw.best.execution.passed == 1
 
 
@@ -140,3 +155,47 @@ async def test_an_empty_paste_is_refused(tmp_path, local_sandbox):
         await pilot.click("#paste")
         await wait_for(pilot, lambda: app.notified, "a notification")
         assert app.notified[0][1] == "error" and "paste a statement" in app.notified[0][0]
+
+
+async def test_replaying_an_unfinished_run_ends_where_it_ended(tmp_path, local_sandbox):
+    """A run that never finished (its trace has no result) replays up to where it stopped: no toast
+    per missing answer, and the counts say what really happened."""
+    import json
+
+    from assistant.models.scripted import ScriptedModel
+    from tui.prefs import TuiPrefs
+
+    from .tui_support import model_factory
+
+    def factory(spec):
+        if spec.startswith("replay:"):
+            return model_factory()(spec)
+        return ScriptedModel(handler=completion_handler, can_chat=False)
+
+    app = make_app(tmp_path, local_sandbox, model_factory_=factory, prefs=TuiPrefs(max_calls=6, method="bon"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.screen.query_one("#path").value = RUNNING_MAX
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the run screen")
+        await wait_finished(pilot)
+        trace = next((tmp_path / "runs").glob("*.jsonl"))
+        lines = trace.read_text().splitlines()
+        requests = [i for i, line in enumerate(lines) if json.loads(line)["type"] == "request"]
+        trace.write_text("\n".join(lines[: requests[2] + 1]) + "\n")   # it "died" after 3 answers
+        await pilot.press("escape")
+        await pilot.pause()
+        recent = app.screen.query_one("#recent")
+        assert recent.runs[0].candidates is None                      # listed as not finished
+        app.notified.clear()
+        recent.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.job.label.startswith(
+            "replay"), "the replay")
+        await wait_finished(pilot)
+        replay = app.screen
+        assert "did not finish" in replay.job.label
+        assert replay.state.status == "finished", replay.state.error
+        assert "the replayed run ended here" in replay.state.result.stop_reason
+        assert replay.state.budget.calls == 3 and len(replay.state.nodes) == 3
+        assert not any("no recorded answer" in m for m, _ in app.notified)
+        assert len(app.notified) <= 3

@@ -97,6 +97,7 @@ async def wait_finished(pilot, screen=None) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: getattr(screen or app.screen, "state", None) is not None
                    and not (screen or app.screen).state.running, "the run to end")
+    await pilot.pause()  # the end's last updates (the best candidate's code) are laid out
 
 
 def screen_text(app) -> str:
@@ -141,8 +142,6 @@ def recorded_job(name: str = "running-max-run.json"):
     problem = load_problem(str(REPO / data["problem"]))
 
     class RecordedRun(SolveJob):
-        actions = frozenset()
-
         async def run(self, resources, on_event):
             import asyncio
             for event in events:
@@ -151,3 +150,106 @@ def recorded_job(name: str = "running-max-run.json"):
             return result
 
     return RecordedRun(problem, result.config, "scripted", original=problem.starter_code)
+
+
+class StreamingModel(ScriptedModel):
+    """A scripted model that writes its answers piece by piece, as real backends stream, and
+    stops half-way through the answers `hold(request)` picks until `gate` opens."""
+
+    def __init__(self, handler: Callable = solve_handler, hold: Callable | None = None, can_chat: bool = True,
+                 delay: float = 0.01):
+        import threading
+
+        super().__init__(handler=handler, can_chat=can_chat)
+        self.hold, self.delay = hold, delay
+        self.gate = threading.Event()
+        self.held = threading.Event()          # a held answer has written its first half
+        self.interrupted = threading.Event()   # a call was cancelled while it wrote
+
+    async def _answer(self, request, on_text):
+        import asyncio
+        import re
+
+        from assistant.models.base import Completion
+
+        self.requests.append(request)
+        text = self._handler(request)
+        pieces = re.findall(r"\s*\S+|\s+", text)
+        waits = self.hold is not None and self.hold(request) and not self.gate.is_set()
+        try:
+            for i, piece in enumerate(pieces):
+                if on_text is not None:
+                    on_text(piece)
+                await asyncio.sleep(self.delay)
+                if waits and i == len(pieces) // 2:
+                    self.held.set()
+                    while not self.gate.is_set():
+                        await asyncio.sleep(0.02)
+        except asyncio.CancelledError:
+            self.interrupted.set()
+            raise
+        return Completion(text=text, model=self.name, prompt_tokens=10, completion_tokens=len(pieces),
+                          finish_reason="stop", backend=self.name)
+
+
+def _recorded_events(data: dict) -> list:
+    """The events of a recorded run, each as its own class (the engine's and hint mode's)."""
+    from pydantic import BaseModel
+
+    from assistant.engine import events as engine_events
+    from assistant.modes.hint import events as hint_events
+
+    classes = {}
+    for module in (engine_events, hint_events):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseModel) and "type" in value.model_fields:
+                default = value.model_fields["type"].default
+                if isinstance(default, str):
+                    classes[default] = value
+    return [classes[e["type"]].model_validate(e) for e in data["events"]]
+
+
+def recorded_fix_job():
+    """Fix mode replaying a recorded run (tests/fixtures/tui/record.py) of a two-test repository."""
+    from assistant.modes.fix import FixConfig
+    from assistant.modes.fix.search import FixResult
+    from tui.modes import FixJob
+
+    data = json.loads((FIXTURES / "tui" / "fix-run.json").read_text())
+    events = _recorded_events(data)
+    result = FixResult.model_validate(data["result"])
+
+    class RecordedFix(FixJob):
+        async def run(self, resources, on_event):
+            import asyncio
+            for event in events:
+                on_event(event)
+                await asyncio.sleep(0)
+            return result
+
+    return RecordedFix(Path(data["repo"]), FixConfig.model_validate(data["result"]["config"]), "scripted",
+                       Path("runs"))
+
+
+def recorded_hint_job():
+    """Hint mode replaying a recorded check, repair and first hint (tests/fixtures/tui/record.py)."""
+    from assistant.modes.hint import HintConfig
+    from assistant.modes.hint.core import HintResult
+    from tui.modes import HintJob
+
+    data = json.loads((FIXTURES / "tui" / "hint-run.json").read_text())
+    events = _recorded_events(data)
+    result = HintResult.model_validate(data["result"])
+
+    class RecordedHint(HintJob):
+        async def run(self, resources, on_event):
+            import asyncio
+            import types
+            for event in events:
+                on_event(event)
+                await asyncio.sleep(0)
+            self.session = types.SimpleNamespace(result=result)  # what the hints tab reads
+            return result
+
+    return RecordedHint(data["program"], load_problem(str(REPO / data["problem"])), HintConfig(max_level=4, k=2),
+                        "scripted", program_name="mine.py")

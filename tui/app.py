@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import Screen
 
 from assistant.config import Settings, load_settings
 from assistant.engine.search import SearchConfig
@@ -44,12 +48,33 @@ class SandboxWarning(Message):
         self.text = text
 
 
+QUIT_WAIT_S = 1.5  # the terminal is given back by then; what is still closing finishes after
+
+
+def screenshot_directory() -> Path:
+    """Where screenshots go: the user's Downloads directory if it exists (Textual's default),
+    else DATA_DIR/screenshots (made on demand)."""
+    from platformdirs import user_downloads_path
+
+    from assistant.config import data_dir
+
+    downloads = user_downloads_path()
+    if downloads.is_dir():
+        return downloads
+    directory = data_dir() / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 class OrpsApp(App):
     CSS_PATH = "orps.tcss"
     TITLE = "orps"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [Binding("ctrl+s", "settings", "Settings", show=False),
-                Binding("ctrl+q", "quit", "Quit", priority=True)]
+                Binding("ctrl+q", "quit", "Quit", priority=True),
+                Binding("question_mark,f1", "help", "Help"),
+                # not a priority binding: a focused text input takes the letter first
+                Binding("q", "quit", "Quit", show=False)]
 
     def __init__(self, *, settings: Settings | None = None, prefs: TuiPrefs | None = None,
                  job: ModeJob | None = None, model_spec: str | None = None, sandbox_choice: str | None = None,
@@ -71,6 +96,7 @@ class OrpsApp(App):
         self.resources = Resources(self.settings.sandbox, model_factory=model_factory, sandbox=sandbox,
                                    sandbox_choice=sandbox_choice,
                                    warn=lambda text: self.post_message(SandboxWarning(text)))
+        self.quitting = False
 
     # ------------------------------------------------------------------ life cycle
 
@@ -80,9 +106,76 @@ class OrpsApp(App):
         if self._initial_job is not None:
             self.push_screen(RunScreen(self._initial_job))
 
-    async def on_unmount(self) -> None:
+    def on_unmount(self) -> None:
         self.stop_companion()
-        self.engine.close(self.resources.aclose())
+        if self.engine.shutdown is None:
+            # not through `quit` (a test, or the app ending otherwise): shut down here
+            self.engine.close(self.resources.aclose())
+        elif self.engine.shutdown.done():
+            self.engine.close(timeout=1.0)
+        # else the terminal is given back first; run_app's finish_shutdown waits for the rest
+
+    async def action_quit(self) -> None:
+        """Quit, safely and soon: "stopping…" shows while the run is cancelled (model calls are
+        interrupted, not killed under their thread), models and the sandbox close (containers
+        removed); after QUIT_WAIT_S the terminal is given back anyway and `finish_shutdown`
+        waits for the rest. A second quit does not wait on screen."""
+        if self.quitting:
+            self.exit()
+            return
+        self.quitting = True
+        reason = "quitting: stopping the run, closing the model and the sandbox"
+        for screen in self.screen_stack:
+            if isinstance(screen, RunScreen):
+                screen.show_quitting(reason)
+        self.notify(reason + "…", severity="warning", timeout=QUIT_WAIT_S + 1)
+        self.run_worker(self._quit(), group="quit", exclusive=True, exit_on_error=False)
+
+    async def _quit(self) -> None:
+        future = self.engine.begin_shutdown(self.resources.aclose())
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), QUIT_WAIT_S)
+        except (TimeoutError, asyncio.TimeoutError, Exception):
+            pass  # finish_shutdown waits for it once the terminal is back
+        self.exit()
+
+    def finish_shutdown(self, timeout: float = 30.0) -> None:
+        """After the app has exited: wait for whatever is still closing, saying so on stderr."""
+        future = self.engine.shutdown
+        if future is not None and not future.done():
+            print("orps: waiting for the model and the sandbox to stop…", file=sys.stderr, flush=True)
+        self.engine.close(timeout=timeout)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Plain text by default: messages carry model output, paths and errors, never markup."""
+        return super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def action_help_quit(self) -> None:  # ctrl+c outside a text input
+        self.notify("press q or ctrl+q to quit (ctrl+c copies in a text input)", title="Do you want to quit?")
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): the app's own commands first, then Textual's."""
+        from .commands import app_commands
+        yield from app_commands(self, screen)
+        yield from super().get_system_commands(screen)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Screenshots go to the Downloads directory when there is one, else to DATA_DIR/screenshots."""
+        try:
+            directory = Path(path) if path else screenshot_directory()
+            saved = self.save_screenshot(filename, str(directory), time_format)
+        except OSError as exc:
+            self.notify(f"cannot save the screenshot: {exc.strerror or exc}", severity="error")
+            return None
+        self.notify(f"screenshot saved to {saved}", title="Screenshot")
+        return None
 
     # ------------------------------------------------------------------ jobs
 
@@ -252,7 +345,16 @@ def run_app(mode: str = "start", problem: Problem | None = None, config: Any = N
         app._initial_job = HintJob(program, problem, config or app.hint_config(), spec, student_spec=student_spec,
                                    program_name=program_name)
     with _logging_to_file():
-        app.run()
+        try:
+            app.run()
+        finally:
+            app.finish_shutdown()
+            # Every model, sandbox and file is closed by now. The interpreter's last collection
+            # would still walk every object left (Textual, pydantic, llama.cpp's modules): a
+            # second or more on a busy machine before the shell comes back, for memory that the
+            # process gives back anyway. Frozen objects are skipped by it.
+            import gc
+            gc.freeze()
     return app.return_code or 0
 
 

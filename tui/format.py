@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from assistant.engine.node import Execution, Node
+from assistant.textsafe import printable
 
 VERDICT_STYLE = {"AC": "bold green", "WA": "bold red", "TLE": "bold yellow", "MLE": "bold magenta",
                  "RE": "bold red", "OLE": "bold yellow", "CE": "bold blue"}
@@ -63,9 +64,10 @@ def fmt_count(n: int) -> str:
 
 
 def one_line(text: str | None, width: int = 40) -> str:
+    """Candidate output on one line, its control characters shown as escapes."""
     if text is None:
         return "(none)"
-    flat = text.rstrip("\n").replace("\n", "⏎")
+    flat = printable(text.rstrip("\n").replace("\n", "⏎"))
     if not flat:
         return "(empty)"
     return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -114,6 +114,8 @@ class EngineContext:
                 if self.budget.max_wall_s is not None and self.budget.wall_s >= self.budget.max_wall_s:
                     raise BudgetExhausted(f"wall-time budget of {self.budget.max_wall_s:g}s used")
                 t0 = self.now()
+                if on_text is not None:
+                    on_text("")  # the call starts: a front end can say which node is being written
                 try:
                     if messages is not None:
                         completion = await self.model.chat(messages, options, on_text)

@@ -85,7 +85,8 @@ class Notice(Event):
 
 
 class ModelText(Event):
-    """Streamed model text (for live display); high volume, consumers may ignore it."""
+    """Streamed model text (for live display); high volume, consumers may ignore it. An empty
+    `text` marks the start of a call (the model is reading its prompt)."""
 
     type: Literal["model_text"] = "model_text"
     role: str

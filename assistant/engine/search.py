@@ -182,12 +182,33 @@ class Engine:
             raise ValueError(f"{self.ctx.model.spec} cannot chat: refinement needs a chat model")
         self.control.pinned.add(node_id)
         try:
-            await self._orps(start=[node])
-        except BudgetExhausted as exc:
-            self.stop_reason = str(exc)
-        return await self._finalize()
+            try:
+                await self._orps(start=[node])
+            except BudgetExhausted as exc:
+                self.stop_reason = str(exc)
+            return await self._finalize()
+        finally:
+            self._settle_side_tasks()
 
     async def run(self) -> SearchResult:
+        try:
+            return await self._run()
+        finally:
+            self._settle_side_tasks()
+
+    def _settle_side_tasks(self) -> None:
+        """Generated tests and early timings run beside the search: when it ends (or is cancelled)
+        the unfinished ones are cancelled and the failed ones' errors are consumed, so nothing
+        keeps running on the loop after the run or is reported as a never-retrieved exception."""
+        for task in [self._gentests, *self._early.values()]:
+            if task is None:
+                continue
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()
+
+    async def _run(self) -> SearchResult:
         method = self.config.method
         try:
             if not self.problem.visible_tests:
@@ -291,8 +312,12 @@ class Engine:
             return list(self.generated)
         try:
             await asyncio.shield(self._gentests)
-        except (BudgetExhausted, asyncio.CancelledError):
+        except BudgetExhausted:
             pass
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the search itself is being cancelled, not just its test generation
         except Exception as exc:  # generated tests are a bonus: a failure is reported, not fatal
             self.ctx.notice(f"generated tests unavailable: {exc}", "warning")
         return list(self.generated)
@@ -507,11 +532,13 @@ class Engine:
             specs = [self._chat_spec(None, 0, strategy(i) if hinted else plain, role="sample") for i in range(n)]
         else:
             specs = [self._completion_spec(0, strategy(i) if hinted else plain) for i in range(n)]
-        await self._run_specs(specs)
+        drawn = len(await self._run_specs(specs))
         await self._catch_up_generated()
         self._update_suspects()
         self._update_trust()
-        self.stop_reason = f"{n} samples drawn"
+        # what the model really answered: a call that failed drew no sample
+        self.stop_reason = f"{n} samples drawn" if drawn == n else \
+            f"{drawn} of {n} samples drawn ({n - drawn} calls gave no answer)"
 
     async def _cot(self) -> None:
         if not self.can_chat:

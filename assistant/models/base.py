@@ -41,7 +41,7 @@ class Completion(BaseModel):
     completion_tokens: int = 0
     elapsed_s: float = 0.0
     tokens_per_s: float | None = None
-    finish_reason: str | None = Field(None, description="stop | length | error")
+    finish_reason: str | None = Field(None, description="stop | length | error | cancelled")
     backend: str = ""
 
 

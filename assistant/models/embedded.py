@@ -8,14 +8,19 @@ completion-only and the engine samples from it without a critic.
 
 llama.cpp contexts are not thread-safe: generation runs in a worker thread under a lock. Every
 request evaluates its prompt from a cleared context, so the same prompt + seed + temperature
-gives the same text no matter what ran before.
+gives the same text no matter what ran before. A cancelled request stops within one graph node
+of llama.cpp's work, even inside a long prompt evaluation (`_AbortSwitch`), and releases the lock;
+closing the model waits for that lock, so a model is never freed under a running generation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import json
+import logging
 import os
 import random
 import sys
@@ -114,6 +119,57 @@ def _native_stderr_captured():
         os.close(saved)
 
 
+def _c_strlen():
+    """C's strlen, or None where the C library cannot be found."""
+    names = [None, ctypes.util.find_library("c"), "msvcrt"]
+    for name in names:
+        try:
+            return ctypes.CDLL(name).strlen
+        except (OSError, AttributeError, TypeError):
+            continue
+    return None
+
+
+class _AbortSwitch:
+    """Stops llama.cpp inside a decode: a prompt of a few hundred tokens takes seconds on a busy
+    CPU, and a cancelled request must not hold the model (and the user) that long.
+
+    llama.cpp asks its abort callback between graph nodes, on its own compute thread. A Python
+    callback would take the GIL there hundreds of times per token, so the callback is C's
+    `strlen` over a two-byte buffer instead: "" reads as false, "\x01" as true. Setting the first
+    byte makes the decode in progress return "aborted" without any Python on llama.cpp's side.
+    Where the C library cannot be found, cancellation still stops between tokens."""
+
+    def __init__(self, llama_cpp, llama) -> None:
+        self._flag = ctypes.create_string_buffer(2)
+        self._callback = None
+        self.available = False
+        strlen = _c_strlen()
+        setter = getattr(llama_cpp, "llama_set_abort_callback", None)
+        ctx = getattr(getattr(llama, "_ctx", None), "ctx", None)
+        if strlen is None or setter is None or ctx is None:
+            return
+        try:
+            # kept referenced for the model's life: llama.cpp holds both pointers
+            self._callback = ctypes.cast(strlen, llama_cpp.ggml_abort_callback)
+            setter(ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
+        except (ctypes.ArgumentError, TypeError, AttributeError):
+            self._callback = None
+            return
+        self.available = True
+
+    def set(self) -> None:
+        # the aborted decode reports "removing memory module entries" as an error on stderr: an
+        # expected outcome here, so llama-cpp-python's log is quiet until the next request
+        logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL + 1)
+        self._flag[0] = b"\x01"
+
+    def clear(self) -> None:
+        if self._flag[0] != b"\x00":
+            logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)  # as Llama(verbose=False) sets it
+        self._flag[0] = b"\x00"
+
+
 class EmbeddedModel(ModelBackend):
     """A GGUF model inside this process through llama-cpp-python."""
 
@@ -152,6 +208,10 @@ class EmbeddedModel(ModelBackend):
             detail = captured.text().strip().splitlines()[-1:] if captured.text().strip() else []
             raise ModelError(f"{self.path}: llama.cpp cannot load this model: {exc}"
                              + (f" ({detail[0]})" if detail else "")) from None
+        self._abort = _AbortSwitch(llama_cpp, self._llama)
+        self._abort_guard = threading.Lock()
+        self._active: threading.Event | None = None  # the cancel event of the request in progress
+        self.last_outcome = ""  # how the last request ended: done, cancelled or aborted (tests read it)
         metadata = self._llama.metadata or {}
         self.model_name = metadata.get("general.name") or self.path.stem
         self.has_chat_template = bool(metadata.get("tokenizer.chat_template"))
@@ -218,61 +278,90 @@ class EmbeddedModel(ModelBackend):
         try:
             result = await asyncio.to_thread(self._generate, kind, payload, options, emit, cancel)
         except asyncio.CancelledError:
-            cancel.set()  # the worker stops at its next token and releases the lock
+            self._interrupt(cancel)  # the worker stops within a graph node and releases the lock
             raise
         if callback_errors:
             raise callback_errors[0]
         return result
 
+    def _interrupt(self, cancel: threading.Event) -> None:
+        """Stop the request owning `cancel`: between tokens, and inside a decode if it is in one."""
+        cancel.set()
+        with self._abort_guard:
+            if self._active is cancel:
+                self._abort.set()
+
     # -- worker thread -------------------------------------------------------------------------
 
     def _generate(self, kind: str, payload, options: GenerationOptions, emit, cancel) -> Completion:
-        from llama_cpp import LlamaGrammar, LogitsProcessorList
         seed = options.seed if options.seed is not None else random.randrange(2**31)
         with self._lock:
-            llama = self._llama
-            llama.reset()  # no KV prefix reuse: identical requests must give identical text
-            counter = _TokenCounter()
-            kwargs: dict[str, Any] = dict(max_tokens=max(1, options.max_tokens),
-                                          temperature=options.temperature, top_p=options.top_p,
-                                          stop=list(options.stop), seed=seed, stream=True,
-                                          logits_processor=LogitsProcessorList([counter]))
-            t0 = time.perf_counter()
+            if cancel.is_set():  # cancelled while it waited for the lock
+                self.last_outcome = "cancelled"
+                return Completion(text="", model=self.model_name, finish_reason="cancelled", backend=self.name)
+            with self._abort_guard:
+                self._active = cancel
+                self._abort.clear()
             try:
-                if kind == "complete":
-                    tokens = llama.tokenize(payload.encode("utf-8"), add_bos=True, special=True)
-                    if len(tokens) >= self.n_ctx:
-                        raise ModelError(f"{self.spec}: the prompt is {len(tokens)} tokens but the "
-                                         f"context holds {self.n_ctx} (raise n_ctx)")
-                    if options.json_schema is not None:
-                        kwargs["grammar"] = LlamaGrammar.from_json_schema(
-                            json.dumps(options.json_schema), verbose=False)
-                    stream = llama.create_completion(tokens, **kwargs)
-                    text_of = lambda chunk: chunk["choices"][0].get("text")  # noqa: E731
-                else:
-                    tokens = None
-                    if options.json_schema is not None:
-                        kwargs["response_format"] = {"type": "json_object",
-                                                     "schema": options.json_schema}
-                    stream = llama.create_chat_completion(payload, **kwargs)
-                    text_of = lambda chunk: chunk["choices"][0]["delta"].get("content")  # noqa: E731
-                parts: list[str] = []
-                finish = None
-                try:
-                    for chunk in stream:
-                        piece = text_of(chunk)
-                        if piece:
-                            parts.append(piece)
-                            if emit is not None:
-                                emit(piece)
-                        finish = chunk["choices"][0].get("finish_reason") or finish
-                        if cancel.is_set():
-                            break
-                finally:
-                    stream.close()
-            except ValueError as exc:  # llama.cpp: context overflow, bad grammar, ...
-                raise ModelError(f"{self.spec}: {exc}") from None
-            elapsed = time.perf_counter() - t0
+                return self._generate_locked(kind, payload, options, emit, cancel, seed)
+            finally:
+                with self._abort_guard:
+                    self._active = None
+                    self._abort.clear()
+
+    def _generate_locked(self, kind: str, payload, options: GenerationOptions, emit, cancel,
+                         seed: int) -> Completion:
+        from llama_cpp import LlamaGrammar, LogitsProcessorList
+        llama = self._llama
+        llama.reset()  # no KV prefix reuse: identical requests must give identical text
+        counter = _TokenCounter()
+        kwargs: dict[str, Any] = dict(max_tokens=max(1, options.max_tokens),
+                                      temperature=options.temperature, top_p=options.top_p,
+                                      stop=list(options.stop), seed=seed, stream=True,
+                                      logits_processor=LogitsProcessorList([counter]))
+        t0 = time.perf_counter()
+        tokens = None
+        parts: list[str] = []
+        finish = None
+        try:
+            if kind == "complete":
+                tokens = llama.tokenize(payload.encode("utf-8"), add_bos=True, special=True)
+                if len(tokens) >= self.n_ctx:
+                    raise ModelError(f"{self.spec}: the prompt is {len(tokens)} tokens but the "
+                                     f"context holds {self.n_ctx} (raise n_ctx)")
+                if options.json_schema is not None:
+                    kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                        json.dumps(options.json_schema), verbose=False)
+                stream = llama.create_completion(tokens, **kwargs)
+                text_of = lambda chunk: chunk["choices"][0].get("text")  # noqa: E731
+            else:
+                if options.json_schema is not None:
+                    kwargs["response_format"] = {"type": "json_object",
+                                                 "schema": options.json_schema}
+                stream = llama.create_chat_completion(payload, **kwargs)
+                text_of = lambda chunk: chunk["choices"][0]["delta"].get("content")  # noqa: E731
+            try:
+                for chunk in stream:
+                    piece = text_of(chunk)
+                    if piece:
+                        parts.append(piece)
+                        if emit is not None:
+                            emit(piece)
+                    finish = chunk["choices"][0].get("finish_reason") or finish
+                    if cancel.is_set():
+                        break
+            finally:
+                stream.close()
+        except RuntimeError:  # llama_decode returned "aborted": the request was cancelled inside a decode
+            if not cancel.is_set():
+                raise
+            self.last_outcome = "aborted"
+            return Completion(text="".join(parts), model=self.model_name, finish_reason="cancelled",
+                              elapsed_s=time.perf_counter() - t0, backend=self.name)
+        except ValueError as exc:  # llama.cpp: context overflow, bad grammar, ...
+            raise ModelError(f"{self.spec}: {exc}") from None
+        elapsed = time.perf_counter() - t0
+        self.last_outcome = "cancelled" if cancel.is_set() else "done"
         prompt_tokens = counter.prompt_tokens if counter.prompt_tokens is not None else len(tokens or [])
         n = counter.sampled
         tokens_per_s = None

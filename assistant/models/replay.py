@@ -5,7 +5,9 @@ seed included). Identical requests recorded several times are answered in record
 request the trace does not hold is a `ReplayMiss` (a `ModelError`) naming the trace and previewing
 the prompt. No model is asked for it: the engine does not count it as a call, and once the replay
 has answered something a miss ends the run where the recording ends (a replay at a larger
-budget than recorded, say) instead of failing request after request.
+budget than recorded, say) instead of failing request after request. The trace of a solve or fix
+run that did not finish (no `result` record) is a budget: once every recorded answer is used, the
+next request ends the search the way a spent budget does, with what it has.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..engine.budget import BudgetExhausted
 from .base import Completion, GenerationOptions, Message, ModelBackend, ModelError, ModelRequest, TextCallback
 
 
@@ -31,8 +34,9 @@ class _Entry:
         self.line = line
 
 
-def load_trace(path: str | Path) -> tuple[dict[str, Any], list[_Entry]]:
-    """Header and request entries of a trace file; a broken file is a one-line ModelError."""
+def load_trace(path: str | Path, records: list[str] | None = None) -> tuple[dict[str, Any], list[_Entry]]:
+    """Header and request entries of a trace file; a broken file is a one-line ModelError.
+    `records` collects the types of the engine's own records (measurement, timing, result)."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -67,7 +71,8 @@ def load_trace(path: str | Path) -> tuple[dict[str, Any], list[_Entry]]:
                 raise ModelError(f"{path}:{number}: trace entry has neither response nor error")
             entries.append(_Entry(request, response, record.get("error"), number))
         elif kind in ("measurement", "timing", "result"):
-            continue  # the engine's own records (solve mode reads the measurements)
+            if records is not None:  # the engine's own records (solve mode reads the measurements)
+                records.append(kind)
         else:
             raise ModelError(f"{path}:{number}: unknown trace line type {kind!r}")
     if header is None:
@@ -90,7 +95,12 @@ class ReplayModel(ModelBackend):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.header, entries = load_trace(self.path)
+        records: list[str] = []
+        self.header, entries = load_trace(self.path, records)
+        # solve and fix runs record their config first and a result last; without that result
+        # the recorded run did not finish (cancelled, crashed)
+        options = self.header.get("options") or {}
+        self.unfinished = isinstance(options, dict) and "config" in options and "result" not in records
         self.name = f"replay:{self.path}"
         caps = self.header.get("capabilities") or {}
         self.can_chat = bool(caps.get("can_chat", True))
@@ -138,6 +148,9 @@ class ReplayModel(ModelBackend):
         key = request.key()
         queue = self._pending.get(key)
         if not queue:
+            if self.unfinished and not any(self._pending.values()):
+                raise BudgetExhausted(f"the replayed run ended here: {self.path.name} did not finish "
+                                      "and every recorded answer is used")
             options = self.header.get("options") or {}
             raise ReplayMiss(self._unmatched(request, key), self.answered, options.get("config"))
         entry = queue.popleft()

@@ -61,10 +61,11 @@ async def solve(problem: Problem, model: ModelBackend, sandbox: Sandbox, config:
 
 async def refine(problem: Problem, model: ModelBackend, sandbox: Sandbox, config: SearchConfig,
                  previous: SearchResult, from_node: str, on_event: EventSink | None = None,
-                 trace: Path | None = None, control: SearchControl | None = None) -> SearchResult:
+                 trace: Path | None = None, control: SearchControl | None = None,
+                 stream: bool = False) -> SearchResult:
     """Continue a finished run: `config.rounds` more rounds with the beam seeded by `from_node`;
     the earlier nodes keep their ids and new ones follow, so the tree grows in place."""
-    return await _run(problem, model, sandbox, config, on_event, trace, False, control, previous, from_node)
+    return await _run(problem, model, sandbox, config, on_event, trace, stream, control, previous, from_node)
 
 
 async def _run(problem, model, sandbox, config, on_event, trace, stream, control, previous, from_node) -> SearchResult:

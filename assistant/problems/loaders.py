@@ -526,7 +526,7 @@ def find_samples(text: str, display: str) -> list[TestCase]:
             body, nxt = _fenced_block(lines, i, fence.group(1))
             label = next((w for w in info if _INPUT_INFO.match(w) or _OUTPUT_INFO.match(w)), None)
             if label is not None:
-                blocks.append(("input" if _INPUT_INFO.match(label) else "output", body, i + 1, True))
+                blocks.append(("input" if _INPUT_INFO.match(label) else "output", body, i + 1, True, False))
             i = nxt
             continue
         heading = _IO_HEADING.match(line.strip())
@@ -534,9 +534,13 @@ def find_samples(text: str, display: str) -> list[TestCase]:
             explicit = bool(heading.group("sample")) or in_examples
             which = heading.group("which").lower()
             found = _block_after(lines, i, plain=explicit, until_output=which == "input")
+            bare = False
+            if found is None and _MD_HEADING.match(line):
+                # "## Input" then bare lines: a sample if it reads as data (the pair is checked below)
+                found, bare = _block_after(lines, i, plain=True, until_output=which == "input"), True
             if found is not None:
                 body, nxt = found
-                blocks.append((which, body, i + 1, explicit))
+                blocks.append((which, body, i + 1, explicit, bare))
                 i = nxt
                 continue
         elif _EXAMPLES_HEADING.match(line.strip()):
@@ -547,18 +551,33 @@ def find_samples(text: str, display: str) -> list[TestCase]:
         i += 1
 
     tests: list[TestCase] = []
-    pending: tuple[str, int, bool] | None = None
-    for which, body, lineno, explicit in blocks:
+    pending: tuple[str, int, bool, bool] | None = None
+    for which, body, lineno, explicit, bare in blocks:
         if which == "input":
             if pending is not None and pending[2]:
                 raise UserError(f"{display}: sample input at line {pending[1]} has no output block after it")
-            pending = (body, lineno, explicit)
+            pending = (body, lineno, explicit, bare)
         elif pending is not None:
-            tests.append(TestCase(name=f"sample-{len(tests) + 1}", input=pending[0], output=body))
+            # bare blocks under plain headings may be the format's description, not a sample
+            if not ((pending[3] or bare) and (_reads_as_prose(pending[0]) or _reads_as_prose(body))):
+                tests.append(TestCase(name=f"sample-{len(tests) + 1}", input=pending[0], output=body))
             pending = None
     if pending is not None and pending[2]:
         raise UserError(f"{display}: sample input at line {pending[1]} has no output block after it")
     return tests
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _reads_as_prose(block: str) -> bool:
+    """Whether a bare block under an Input/Output heading describes the format ("The first line
+    holds n.") rather than showing data: a line of three or more words ending a sentence."""
+    for line in block.splitlines():
+        stripped = line.strip()
+        if len(_WORD.findall(stripped)) >= 3 and stripped.endswith((".", ":", ";", "?")):
+            return True
+    return False
 
 
 def _statement_limits(text: str) -> tuple[float | None, int | None, float | None]:

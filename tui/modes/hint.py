@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from assistant.engine.node import Node
+from assistant.textsafe import printable
 from assistant.problems.model import Problem
 
 from ..runner import Resources
@@ -22,6 +23,7 @@ HIDDEN = "the repair is hidden in hint mode (it is the answer); press v to show 
 class HintJob(ModeJob):
     mode = "hint"
     actions = frozenset({"hint", "reveal"})
+    tests_label = "tests"
     columns = (("#", "rank", 2), ("id", "id", 3), ("pass", "pass", 5), ("edit", "distance", 5),
                ("status", "status", None))
 
@@ -42,15 +44,27 @@ class HintJob(ModeJob):
     def max_rounds(self) -> int | None:
         return self.config.repair_rounds
 
+    def can(self, action: str, state: RunState) -> bool | None:
+        if action not in self.actions:
+            return False
+        if state.running or state.busy:
+            return None
+        raw = state.result.raw if state.result is not None else None
+        if raw is None:
+            return False
+        if action == "hint":  # a failing program with levels left
+            return not raw.check.all_passed and len(raw.ladder) < 4
+        return raw.repair is not None  # reveal: there is a repair to show
+
     async def run(self, resources: Resources, on_event: EventSink) -> Any:
         from assistant.modes.hint import HintSession
 
-        tutor = await resources.model(self.model_spec)
-        student = await resources.model(self.student_spec) if self.student_spec else None
-        sandbox = await resources.sandbox()
+        tutor = await self.open_model(resources, on_event)
+        student = await self.open_model(resources, on_event, self.student_spec) if self.student_spec else None
+        sandbox = await self.open_sandbox(resources, on_event)
         self.session = HintSession(self.program, self.problem, StoppableModel(tutor, self.stop),
                                    StoppableModel(student, self.stop) if student is not None else None, sandbox,
-                                   self.config, on_event)
+                                   self.config, on_event, stream=True)
         return await self.session.prepare()
 
     def finish(self, raw: Any) -> Outcome:
@@ -136,4 +150,4 @@ class HintJob(ModeJob):
                              f"with this hint and {v.without_hint}/{v.k} without ({verdict})_")
         if len(result.ladder) >= 4:
             parts.append("_every level is shown_")
-        return "\n\n".join(parts) + "\n"
+        return printable("\n\n".join(parts) + "\n")

@@ -21,14 +21,9 @@ if TYPE_CHECKING:
 
 
 def refine_entry_point() -> Callable[..., Any] | None:
-    """`assistant.modes.solve.refine`, the engine entry point "continue refining from a node".
-
-    Proposed signature (not in the engine yet; the TUI enables the action when it appears):
-        async refine(problem, model, sandbox, config, previous: SearchResult, from_node: str,
-                     on_event=None, trace=None) -> SearchResult
-    which runs `config.rounds` refinement rounds with the beam seeded by `from_node`, keeping
-    `previous`'s nodes (and their ids) so the tree grows in place.
-    """
+    """`assistant.modes.solve.refine`, the engine entry point "continue refining from a node":
+    `config.rounds` more rounds with the beam seeded by one node, keeping the earlier nodes (and
+    their ids) so the tree grows in place."""
     from assistant.modes import solve as solve_mode
     return getattr(solve_mode, "refine", None)
 
@@ -57,15 +52,28 @@ class SolveJob(ModeJob):
         self.graceful_stop = not model_spec.strip().lower().startswith("replay")
         self.control = SearchControl()  # pins and prunes made while the search runs steer its beam
 
+    def request_stop(self) -> None:
+        self.control.stop.set()
+        super().request_stop()
+
+    def can(self, action: str, state: RunState) -> bool | None:
+        if action == "refine" and action in self.actions:
+            if self.model_can_chat is False:
+                return False  # a completion-only model gets no refinement, running or not
+            if state.running:
+                return None
+            return state.result is not None and bool(state.result.raw.can_chat)
+        return super().can(action, state)
+
     async def run(self, resources: Resources, on_event: EventSink) -> SearchResult:
         from assistant.modes.solve import solve
 
-        model = await resources.model(self.model_spec)
+        model = await self.open_model(resources, on_event)
         try:
-            sandbox = await resources.sandbox()
+            sandbox = await self.open_sandbox(resources, on_event)
             engine_model = StoppableModel(model, self.stop) if self.graceful_stop else model
             return await solve(self.problem, engine_model, sandbox, self.config, on_event=on_event, trace=self.trace,
-                               control=self.control)
+                               control=self.control, stream=True)
         finally:
             if not resources.owns(model):
                 await model.aclose()
@@ -128,17 +136,18 @@ class RefineJob(SolveJob):
     def __init__(self, base: SolveJob, previous: SearchResult, node_id: str, entry: Callable[..., Any]):
         super().__init__(base.problem, base.config, base.model_spec, original=base.original, trace=None,
                          label=f"refining from {node_id}")
+        self.model_can_chat = base.model_can_chat
         self.previous = previous
         self.node_id = node_id
         self._entry = entry
 
     async def run(self, resources: Resources, on_event: EventSink) -> SearchResult:
-        model = await resources.model(self.model_spec)
+        model = await self.open_model(resources, on_event)
         try:
-            sandbox = await resources.sandbox()
+            sandbox = await self.open_sandbox(resources, on_event)
             engine_model = StoppableModel(model, self.stop) if self.graceful_stop else model
             return await self._entry(self.problem, engine_model, sandbox, self.config, self.previous, self.node_id,
-                                     on_event=on_event, control=self.control)
+                                     on_event=on_event, control=self.control, stream=True)
         finally:
             if not resources.owns(model):
                 await model.aclose()

@@ -5,6 +5,7 @@ Saved to the orps config file ([tui] holds the TUI's budget and listener setting
 from __future__ import annotations
 
 from pydantic import ValidationError
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +17,7 @@ from assistant.config import config_path, load_settings, save_settings
 from assistant.errors import UserError
 
 from ..prefs import TuiPrefs
+from .plain import PlainNotify
 
 BACKENDS = (("embedded (built-in llama.cpp)", "embedded"), ("ollama", "ollama"),
             ("OpenAI-compatible server", "openai"), ("replay a trace", "replay"))
@@ -54,14 +56,19 @@ def _number(value: str, kind: type, name: str):
         raise UserError(f"{name}: '{value}' is not a {'whole ' if kind is int else ''}number") from None
 
 
-class SettingsScreen(Screen):
+class SettingsScreen(PlainNotify, Screen):
     BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "app.pop_screen", "Back")]
 
     def compose(self) -> ComposeResult:
         settings, prefs = self.app.settings, self.app.prefs
-        backend, model = split_spec(settings.model)
+        in_use = self.app.current_model_spec()  # --model wins over the config file for this session
+        backend, model = split_spec(in_use)
         yield Header()
         with VerticalScroll(id="settings"):
+            if in_use != settings.model:
+                yield Label(Text(f"in use now: {in_use} (from the command line); the config file says "
+                                 f"{settings.model}. Saving makes the model below the default."),
+                            classes="settings-note")
             with Grid(classes="settings-grid"):
                 yield Label("Model backend")
                 yield Select(BACKENDS, value=backend, allow_blank=False, id="backend")
@@ -92,10 +99,11 @@ class SettingsScreen(Screen):
                     yield Switch(prefs.companion, id="companion")
                     yield Label("port", classes="settings-port-label")
                     yield Input(str(prefs.companion_port), type="integer", id="companion_port")
-            yield Label(f"saved to {config_path()}", classes="settings-path")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+        # outside the scrolling form: Save is always on screen, whatever the terminal's height
+        with Horizontal(classes="settings-buttons"):
+            yield Label(Text(f"saved to {config_path()}"), classes="settings-path")
+            yield Button("Save", variant="primary", id="save")
+            yield Button("Cancel", id="cancel")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -22,6 +22,7 @@ from assistant.problems import Problem, load_problem
 
 from ..runs import RecentRun
 from ..widgets.recent_runs import RecentRunsTable
+from .plain import PlainNotify
 
 
 def save_pasted(text: str, directory: Path | None = None) -> Path:
@@ -43,7 +44,7 @@ def is_git_repo(path: Path) -> bool:
     return (path / ".git").exists()
 
 
-class StartScreen(Screen):
+class StartScreen(PlainNotify, Screen):
     BINDINGS = [
         Binding("ctrl+o", "focus_path", "Open"),
         Binding("ctrl+t", "focus_paste", "Paste"),
@@ -202,5 +203,6 @@ class StartScreen(Screen):
             self.app.solve(problem)
             return
         config = SearchConfig.model_validate(run.config) if run.config else None
+        unfinished = " (a run that did not finish: it ends where the recording ends)" if run.candidates is None else ""
         self.app.solve(problem, config=config, model_spec=f"replay:{run.path}",
-                       label=f"replay of {run.path.name}", trace=False)
+                       label=f"replay of {run.path.name}{unfinished}", trace=False)

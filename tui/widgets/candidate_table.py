@@ -14,6 +14,8 @@ from ..state import RunState
 class CandidateTable(DataTable):
     """One row per candidate, columns as the mode job defines them; the row key is the node id."""
 
+    ALLOW_MAXIMIZE = True
+
     def __init__(self, job: ModeJob, **kw):
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self.job = job

@@ -6,6 +6,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
 from assistant.engine.node import Node
+from assistant.textsafe import printable
 
 
 def critique_markdown(node: Node, pruned_reason: str | None = None) -> str:
@@ -38,7 +39,7 @@ def critique_markdown(node: Node, pruned_reason: str | None = None) -> str:
         parts.append(f"**Measured complexity:** {node.complexity}")
     if node.reasoning:
         parts.append("### Programmer's reasoning\n\n" + node.reasoning.strip())
-    return "\n\n".join(parts) + "\n"
+    return printable("\n\n".join(parts) + "\n")  # model text: control characters shown, not sent
 
 
 class CritiqueView(VerticalScroll):

@@ -8,14 +8,17 @@ from textual.widgets import RichLog, TabbedContent, TabPane
 from .code_view import CodeView
 from .critique_view import CritiqueView
 from .diff_view import DiffView
+from .live_view import LiveView
 from .metrics_chart import MetricsChart
 from .test_verdicts import TestVerdicts
 
 TABS = (("code", "Code"), ("diff", "Diff"), ("critique", "Critique"), ("tests", "Tests"),
-        ("metrics", "Metrics"), ("log", "Log"))
+        ("metrics", "Metrics"), ("log", "Log"), ("live", "Live"))
 
 
 class DetailPane(Vertical):
+    ALLOW_MAXIMIZE = True  # zoom (z) enlarges the whole pane, whichever tab is open
+
     def compose(self):
         with TabbedContent(id="detail-tabs"):
             with TabPane("Code", id="code"):
@@ -31,6 +34,8 @@ class DetailPane(Vertical):
                     yield MetricsChart(id="metrics-chart")
             with TabPane("Log", id="log"):
                 yield RichLog(id="run-log", wrap=True, markup=False, max_lines=2000)
+            with TabPane("Live", id="live"):
+                yield LiveView(id="live-view")
 
     @property
     def active(self) -> str:

@@ -27,6 +27,7 @@ def bar(value: float, top: float, width: int) -> str:
 class Series:
     title: str
     rows: list[tuple[str, float | None, str, str]]  # label, value, text shown, style
+    ratio: bool = False  # values are shares (0..1) on one 100% scale
 
 
 def series_from(state: RunState) -> list[Series]:
@@ -54,7 +55,7 @@ def series_from(state: RunState) -> list[Series]:
         cpu.append((node_id, ms, f"{ms:.1f} ms" if ms is not None else "-", style))
         mb = ex.peak_rss_kb / 1024 if ex.peak_rss_kb else None
         mem.append((node_id, mb, f"{mb:.1f} MB" if mb is not None else "-", style))
-    return [Series("best candidate per round (visible tests passed)", rounds),
+    return [Series("best candidate per round (visible tests passed)", rounds, ratio=True),
             Series("CPU time per candidate (visible tests)", cpu),
             Series("peak memory per candidate", mem)]
 
@@ -66,8 +67,8 @@ class MetricsChart(Widget):
         super().__init__(**kw)
         self._series: list[Series] = []
 
-    def show(self, state: RunState) -> None:
-        self._series = series_from(state)
+    def show(self, series: list[Series]) -> None:
+        self._series = series
         self.refresh(layout=True)
 
     def get_content_height(self, container, viewport, width: int) -> int:
@@ -87,7 +88,7 @@ class MetricsChart(Widget):
             label_w = max((len(label) for label, *_ in s.rows), default=2)
             text_w = max((len(text) for _, _, text, _ in s.rows), default=4)
             bar_w = max(4, width - label_w - text_w - 4)
-            if s is self._series[0]:
+            if s.ratio:
                 top = 1.0  # pass ratios share one scale: 100%
             for label, value, text, style in s.rows:
                 out.append(f"{label:>{label_w}} ", style="bold")

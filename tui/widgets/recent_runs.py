@@ -7,6 +7,8 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import DataTable
 
+from assistant.textsafe import printable
+
 from ..runs import RecentRun, recent_runs
 
 
@@ -26,9 +28,11 @@ class RecentRunsTable(DataTable):
             return
         for i, run in enumerate(self.runs):
             ranked = str(run.candidates) if run.candidates is not None else "-"
-            self.add_row(run.started.strftime("%m-%d %H:%M"), Text(run.problem, style="bold"), run.method,
-                         run.model, Text(ranked, justify="right"), run.best or "-",
-                         Text(run.stop_reason[:60], style="dim"), key=str(i))
+            # every cell is Text: a trace's strings are data, never markup
+            self.add_row(Text(run.started.strftime("%m-%d %H:%M")), Text(printable(run.problem), style="bold"),
+                         Text(printable(run.method)), Text(printable(run.model)), Text(ranked, justify="right"),
+                         Text(printable(run.best or "-")), Text(printable(run.stop_reason[:60]), style="dim"),
+                         key=str(i))
 
     def run_at(self, row: int) -> RecentRun | None:
         return self.runs[row] if 0 <= row < len(self.runs) else None

@@ -15,6 +15,8 @@ class SearchTree(Tree[str]):
 
     Pruned nodes (by the engine's beam, or hidden by the user) are dimmed; pinned ones flagged."""
 
+    ALLOW_MAXIMIZE = True
+
     def __init__(self, title: str, **kw):
         super().__init__(Text(title, style="bold"), data="", **kw)
         self._items: dict[str, TreeNode[str]] = {}
@@ -49,7 +51,9 @@ class SearchTree(Tree[str]):
         if item is None:
             node = state.nodes[node_id]
             parent = self._items.get(node.parent_id or "") or self.root
-            item = parent.add(self.label_for(state, node_id), data=node_id, expand=True)
+            # a candidate is a leaf (no expand arrow) until it gets a child
+            item = parent.add(self.label_for(state, node_id), data=node_id, expand=True, allow_expand=False)
+            parent.allow_expand = True
             parent.expand()
             self._items[node_id] = item
         else:

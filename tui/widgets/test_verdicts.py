@@ -1,4 +1,7 @@
-"""Per-test verdicts of one candidate, and the highlighted test's expected vs actual output."""
+"""Per-test verdicts of one candidate, and the highlighted test's expected vs actual output.
+
+Everything a candidate produced (output, expected vs actual, tracebacks, errors) is shown as
+plain text with its control characters made visible (`printable`), never as markup."""
 
 from __future__ import annotations
 
@@ -35,8 +38,11 @@ class TestVerdicts(Vertical):
             table.add_column(label, key=label)
 
     def show(self, node_id: str | None, execution: Execution | None, source: str | None = None,
-             cases: list[TestCase] | None = None) -> None:
-        """`cases`: the problem's tests, to show each one's input (stdin, or the assert it runs)."""
+             cases: list[TestCase] | None = None, extra: tuple[str, list[TestOutcome]] = ("", []),
+             label: str = "visible") -> None:
+        """`cases`: the problem's tests, to show each one's input (stdin, or the assert it runs).
+        `extra`: a summary and more verdicts listed after the node's own (fix mode: regressions);
+        `label` says what the node's own tests are ("visible", "target tests")."""
         self.cases = {c.name: c for c in cases or [] if c.name}
         header = self.query_one(".tests-header", Static)
         table = self.query_one(DataTable)
@@ -47,19 +53,22 @@ class TestVerdicts(Vertical):
             self.query_one(".tests-detail", Static).update("")
             return
         visible, generated = execution.visible, execution.generated
-        summary = Text(f"{node_id}: {execution.passed}/{execution.total} visible", style="bold")
+        summary = Text(f"{node_id}: {execution.passed}/{execution.total} {label}", style="bold")
         if generated:
             summary.append(f", {execution.generated_passed}/{len(generated)} generated")
         if source:
             summary.append(f" ({source})", style="italic")
+        extra_summary, extra_outcomes = extra
+        if extra_summary:
+            summary.append(f"; {extra_summary}", style="bold")
         if execution.compile_error:
-            summary.append(f"  compile error: {execution.compile_error.splitlines()[0]}", style="bold blue")
+            summary.append(f"  compile error: {printable(execution.compile_error.splitlines()[0])}", style="bold blue")
         if execution.sandbox_error:
-            summary.append(f"  sandbox error: {execution.sandbox_error.splitlines()[0]}", style="red")
+            summary.append(f"  sandbox error: {printable(execution.sandbox_error.splitlines()[0])}", style="red")
         header.update(summary)
-        self.outcomes = list(visible) + list(generated)
+        self.outcomes = list(visible) + list(generated) + list(extra_outcomes)
         for i, t in enumerate(self.outcomes):
-            table.add_row(Text(t.name), Text(t.verdict, style=VERDICT_STYLE.get(t.verdict, "")),
+            table.add_row(Text(printable(t.name)), Text(t.verdict, style=VERDICT_STYLE.get(t.verdict, "")),
                           Text(fmt_ms(t.cpu_ms), justify="right"), Text(fmt_mb(t.peak_rss_kb), justify="right"),
                           Text(printable(one_line(t.expected, 24))), Text(printable(one_line(t.actual, 24))),
                           key=str(i))
@@ -78,13 +87,13 @@ class TestVerdicts(Vertical):
         grid.add_row(Text(printable(t.expected) if t.expected is not None else "(not compared)"),
                      Text(printable(t.actual) if t.actual is not None else "(none)",
                           style="" if t.verdict == "AC" else "red"))
-        parts: list = [Text.assemble((f"{t.name}: ", "bold"), (t.verdict, VERDICT_STYLE.get(t.verdict, "")),
+        parts: list = [Text.assemble((f"{printable(t.name)}: ", "bold"), (t.verdict, VERDICT_STYLE.get(t.verdict, "")),
                                      f"  {printable(t.detail)}" if t.detail else "")]
         case = self.cases.get(t.name)
         if case is not None and case.code:
-            parts.append(Text("test: " + case.code.strip(), style="cyan"))
+            parts.append(Text("test: " + printable(case.code.strip()), style="cyan"))
         elif case is not None and case.input is not None:
-            parts.append(Text.assemble(("input\n", "bold"), one_line_block(case.input)))
+            parts.append(Text.assemble(("input\n", "bold"), printable(one_line_block(case.input))))
         if t.mismatch is not None:  # where a wrong answer first differs, both sides numbered
             parts.append(Text(printable("\n".join(mismatch_lines(t.mismatch))), style="yellow"))
         parts.append(grid)

@@ -127,7 +127,8 @@ class HintSession:
 
     def __init__(self, program_source: str, problem: Problem, tutor_model: ModelBackend,
                  student_model: ModelBackend | None, sandbox: Sandbox, config: HintConfig | None = None,
-                 on_event: EventSink | None = None):
+                 on_event: EventSink | None = None, stream: bool = False):
+        """`stream`: the models' text comes as `ModelText` events while it is written."""
         self.program = program_source
         self.problem = problem
         self.tutor_model = tutor_model
@@ -137,8 +138,9 @@ class HintSession:
         self.on_event = on_event
         self.tutor_budget = Budget(max_calls=self.config.max_tutor_calls)
         self.student_budget = Budget(max_calls=self.config.max_student_calls)
+        self.stream = stream
         self.ctx = EngineContext(tutor_model, sandbox, problem, self.tutor_budget, on_event=on_event,
-                                 parallel=self.config.parallel)
+                                 parallel=self.config.parallel, stream=stream)
         self.result: HintResult | None = None
         self.outcome: RepairOutcome | None = None
         self.tutor: Tutor | None = None
@@ -207,7 +209,7 @@ class HintSession:
             completion_max_tokens=config.hint_completion_max_tokens, seed=config.seed))
         if config.k > 0:
             sctx = EngineContext(self.student_model, self.sandbox, problem, self.student_budget,
-                                 on_event=self.on_event, parallel=config.parallel)
+                                 on_event=self.on_event, parallel=config.parallel, stream=self.stream)
             sctx.started = ctx.started  # one clock for every event of the run
             self.student = Student(sctx, self.program, check, StudentSettings(
                 k=config.k, temperature=config.student_temperature, max_tokens=config.max_tokens_per_call,
