@@ -218,7 +218,8 @@ class Sandbox:
     def status(self) -> dict:
         pool = self.backend.pool
         data = {"backend": self.name, "pool_size": pool.size, "live": pool.live, "idle": pool.idle,
-                "replaced": pool.replaced, "jobs_run": self.jobs_run, "seccomp": pool.worker_info().get("seccomp")}
+                "replaced": pool.replaced, "jobs_run": self.jobs_run, "seccomp": pool.worker_info().get("seccomp"),
+                "landlock": pool.worker_info().get("landlock")}
         if self.name == "docker":
             data["image"] = self.backend.image
             data["containers"] = [c.name for c in self.backend.containers()]

@@ -153,6 +153,15 @@ class Encoder:
             return {"dq": [self(v, depth + 1) for v in value]}
         if isinstance(value, decimal.Decimal):
             return {"dec": str(value)}
+        import datetime as _dt
+        if isinstance(value, _dt.datetime):
+            return {"dt": value.isoformat()}
+        if isinstance(value, _dt.date):
+            return {"date": value.isoformat()}
+        if isinstance(value, _dt.time):
+            return {"tm": value.isoformat()}
+        if isinstance(value, _dt.timedelta):
+            return {"td": [value.days, value.seconds, value.microseconds]}
         if isinstance(value, fractions.Fraction):
             return {"fr": [self(value.numerator, depth + 1), self(value.denominator, depth + 1)]}
         if type(value) is range:
@@ -247,6 +256,17 @@ class Decoder:
             if type(v) is not str or len(v) > 10_000:
                 raise ProtocolError("bad decimal")
             return decimal.Decimal(v)
+        if tag in ("dt", "date", "tm"):
+            import datetime as _dt
+            if type(v) is not str or len(v) > 64:
+                raise ProtocolError("bad date or time")
+            cls = {"dt": _dt.datetime, "date": _dt.date, "tm": _dt.time}[tag]
+            return cls.fromisoformat(v)
+        if tag == "td":
+            import datetime as _dt
+            if type(v) is not list or len(v) != 3 or not all(type(x) is int for x in v):
+                raise ProtocolError("bad timedelta")
+            return _dt.timedelta(days=v[0], seconds=v[1], microseconds=v[2])
         if tag == "fr":
             import fractions
             n, d = self._seq(v, depth)
@@ -415,11 +435,27 @@ class _TestObject:
     def __str__(self):
         return self._ask("str")
 
+    # comparisons and hashing run the test's own methods, in the test's process
     def __eq__(self, other):
-        return self is other
+        return self is other or self._ask("cmp", how="eq", other=self._peer.encode(other))
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __lt__(self, other):
+        return self._ask("cmp", how="lt", other=self._peer.encode(other))
+
+    def __le__(self, other):
+        return self._ask("cmp", how="le", other=self._peer.encode(other))
+
+    def __gt__(self, other):
+        return self._ask("cmp", how="gt", other=self._peer.encode(other))
+
+    def __ge__(self, other):
+        return self._ask("cmp", how="ge", other=self._peer.encode(other))
 
     def __hash__(self):
-        return hash(("orps-test-object", self._hid))
+        return self._ask("hash")
 
 
 class CandidatePeer(Peer):
@@ -829,6 +865,15 @@ class EvaluatorPeer(Peer):
                 return {"ok": bool(self.decode(req["item"]) in target)}
             if op == "bool":
                 return {"ok": bool(target)}
+            if op == "cmp":
+                import operator
+                how = {"eq": operator.eq, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+                       "ge": operator.ge}.get(req.get("how"))
+                if how is None:
+                    raise ProtocolError("bad comparison")
+                return {"ok": bool(how(target, self.decode(req.get("other"))))}
+            if op == "hash":
+                return {"ok": hash(target)}
             if op in ("repr", "str"):
                 return {"ok": (repr(target) if op == "repr" else str(target))[:2000]}
             raise ProtocolError(f"unknown request {op!r}")

@@ -198,12 +198,15 @@ def local_plan(allowed: tuple[str, ...] = ("bwrap", "unshare", "plain")) -> Plan
                     return plan
             for python in _pythons(list(priv)):
                 plan = Plan(kind, priv, python)
+                # the runner re-executes its interpreter for the launcher: that must work as well
+                reexec = ("import os, sys; os.execv(sys.executable, [sys.executable, '-I', '-c', "
+                          "'import os; print(os.getpid())'])")
                 if kind == "plain":
-                    if _probe([*plan.command(probe_dir), "-I", "-c", "print('ok')"], "ok"):
+                    if _probe([*plan.command(probe_dir), "-I", "-c", reexec.replace("os.getpid()", "7")], "7"):
                         return plan
                     continue
                 # the runner must be PID 1 of its own namespace (then nothing inside can stop it)
-                if _probe([*plan.command(probe_dir), "-I", "-c", "import os; print(os.getpid())"], "1"):
+                if _probe([*plan.command(probe_dir), "-I", "-c", reexec], "1"):
                     return plan
         return Plan("plain", priv, sys.executable)
     finally:

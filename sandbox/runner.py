@@ -163,6 +163,91 @@ def install_filter(profile: dict, pid: int) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
 
 
+# --------------------------------------------------------------------------- Landlock
+
+_LL_CREATE, _LL_ADD, _LL_RESTRICT = 444, 445, 446
+_LL_READ = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+_LL_FILE_RIGHTS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)  # what a rule on a file may hold
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: not available)."""
+    try:
+        import ctypes
+        libc = _libc_handle()
+        libc.syscall.restype = ctypes.c_long
+        v = libc.syscall(ctypes.c_long(_LL_CREATE), None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+        return max(0, int(v))
+    except Exception:
+        return 0
+
+
+def _ll_handled(abi: int) -> int:
+    bits = (1 << 13) - 1
+    if abi >= 2:
+        bits |= 1 << 13  # refer
+    if abi >= 3:
+        bits |= 1 << 14  # truncate
+    if abi >= 5:
+        bits |= 1 << 15  # ioctl on devices
+    return bits
+
+
+def confine_paths(abi: int, hide: str, writable: list[str]) -> None:
+    """Landlock: this process keeps reading what it could read, except anything under `hide` (the
+    sandbox's work root: other tests' boxes and the evaluator's files), and writes only beneath
+    `writable` (and /dev's devices). Applies to it and everything it starts; cannot be undone."""
+    import ctypes
+    libc = _libc_handle()
+    libc.syscall.restype = ctypes.c_long
+    handled = _ll_handled(abi)
+    attr = struct.pack("<Q", handled)
+    ruleset = libc.syscall(ctypes.c_long(_LL_CREATE), ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)),
+                           ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    try:
+        def grant(path: str, rights: int) -> None:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                return
+            try:
+                if not os.path.isdir(path):
+                    rights &= _LL_FILE_RIGHTS
+                rule = struct.pack("<Qi", rights & handled, fd)
+                if libc.syscall(ctypes.c_long(_LL_ADD), ctypes.c_int(ruleset), ctypes.c_int(1),
+                                ctypes.c_char_p(rule), ctypes.c_uint32(0)) < 0:
+                    raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+            finally:
+                os.close(fd)
+
+        # read: every entry of "/" and of each directory on the way to `hide`, but that way itself
+        hide = os.path.abspath(hide)
+        parent = "/"
+        for part in [p for p in hide.split("/") if p] + [None]:
+            try:
+                entries = os.listdir(parent)
+            except OSError:
+                entries = []
+            for name in entries:
+                if name != part:
+                    grant(os.path.join(parent, name), _LL_READ)
+            if part is None:
+                break
+            parent = os.path.join(parent, part)
+        if os.path.isdir("/dev"):
+            grant("/dev", _LL_READ | (1 << 1) | (1 << 14) | (1 << 15))
+        for path in writable:
+            grant(path, handled)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        if libc.syscall(ctypes.c_long(_LL_RESTRICT), ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+
+
 class PerfCounter:
     """Hardware instruction counter for a child via perf_event_open; absent when the kernel refuses."""
 
@@ -596,6 +681,9 @@ class Launcher:
         if msg.get("sanitized"):
             os.environ["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=86"
             os.environ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=86"
+        confine = msg.get("landlock")
+        if confine:
+            confine_paths(confine["abi"], confine["hide"], [box, *confine["writable"]])
         if profile is not None:
             install_filter(profile, os.getpid())
         if mode == "exec":  # a compiled program or another interpreter, from the box
@@ -780,6 +868,7 @@ class Runner:
         self.baseline = 0
         self.binaries: dict = {}
         self.mounts = _mount_points()
+        self.landlock = landlock_abi()
 
     def send(self, obj):
         _write_all(self.out, encode_frame(obj))
@@ -842,6 +931,11 @@ class Runner:
             self._lbuf += chunk
 
     # ---- helpers ---------------------------------------------------------------------------
+
+    def _landlock(self) -> dict | None:
+        if not self.landlock:
+            return None
+        return {"abi": self.landlock, "hide": self.work_root, "writable": list(self.scratch)}
 
     def _tmpfile(self, content: bytes = b"") -> int:
         """A nameless file (no path leads to it) for a test's stdin, stdout or stderr."""
@@ -942,7 +1036,8 @@ class Runner:
                "filename": solution_name, "module_name": job.get("module_name"),
                "namespace_name": job.get("namespace_name"), "argv": codes.get("argv"), "env": job.get("env"),
                "profile": "proc" if mode == "command" else "noproc", "sanitized": bool(job.get("sanitize")),
-               "scratch": [self.work_root, *self.scratch], "temp_baseline": _used_bytes([self.work_root, *self.scratch])}
+               "scratch": [self.work_root, *self.scratch], "temp_baseline": _used_bytes([self.work_root, *self.scratch]),
+               "landlock": self._landlock()}
         started = None
         res: dict = {}
         try:
@@ -954,7 +1049,7 @@ class Runner:
                 raise LauncherLost(f"unexpected launcher message {str(started)[:100]}")
             if mode == "function":
                 result_r, result_w = os.pipe()
-                eval_pid = self._fork_evaluator(job, codes, limits, c_out_r, c_in_w, result_w)
+                eval_pid = self._fork_evaluator(job, codes, limits, c_out_r, c_in_w, result_w, box)
                 os.close(result_w)
             for fd in ours:
                 os.close(fd)
@@ -1000,7 +1095,7 @@ class Runner:
         res.pop("type", None)
         return res
 
-    def _fork_evaluator(self, job, codes, limits, from_cand: int, to_cand: int, result_w: int) -> int:
+    def _fork_evaluator(self, job, codes, limits, from_cand: int, to_cand: int, result_w: int, box: str) -> int:
         pid = os.fork()
         if pid != 0:
             return pid
@@ -1014,17 +1109,23 @@ class Runner:
             for target, fd in enumerate([devnull, devnull, devnull, from_cand, to_cand, result_w]):
                 os.dup2(fd, target)
             os.closerange(6, 1 << 16)
+            # the test's own directory (its helper files, what it imports): the program can neither
+            # read nor write it (Landlock); the working directory is the program's box, shared, so
+            # files a test writes for the program to read are where it looks
             edir = _mkdtemp(self.work_root, "test-")
             _write_files(edir, job.get("files") or {})
-            os.chdir(edir)
+            os.chdir(box)
             sys.path[0:0] = [edir]
             sys.path_importer_cache.clear()
+            os.environ["ORPS_TEST_DIR"] = edir
             harness = sys.modules[HARNESS]
             for name, src in (("<test>", job["_test_source"]), ("<test setup>", job.get("setup") or "")):
                 _register_source(name, src)
             wall = float(limits["wall_s"])
             apply_limits({"memory_mb": max(1024, int(limits["memory_mb"]) * 2), "cpu_s": wall + 1,
                           "output_bytes": 64 << 20}, stack=False)
+            if self.landlock:
+                confine_paths(self.landlock, self.work_root, [edir, box, *self.scratch])
             if self.seccomp is not None:
                 install_filter(self.seccomp["noproc"], os.getpid())
             outcome, stats = harness.evaluate(codes["test"], codes["setup"], job.get("module_name"),
@@ -1414,6 +1515,7 @@ def main(argv=None):
                          "pid": os.getpid(), "uid": os.getuid(), "ns_init": runner.ns_init,
                          "subreaper": subreaper, "perf": info.get("perf", False),
                          "perf_reason": info.get("perf_reason", ""), "seccomp": seccomp_state,
+                         "landlock": runner.landlock,
                          "scratch": runner.scratch, "damaged": runner.damaged})
             if runner.damaged:
                 return 4

@@ -378,61 +378,66 @@ _SECRET_TEST = "assert f() == {secret!r}"
 
 # looks for the test's expected value everywhere a candidate process could reach
 SNOOP = r'''
-import gc, os, sys, linecache
+import gc, os, re, sys, linecache
 found = []
+SECRET = re.compile("ORPS" + "SECRET" + "[0-9a-f]{32}")  # not spelled whole: this source is no find
 def look(text):
     if isinstance(text, bytes):
         text = text.decode("latin-1")
-    if isinstance(text, str) and "ORPSSECRET" in text:
-        i = text.index("ORPSSECRET")
-        found.append(text[i:i + 42])
-try:
-    for o in gc.get_objects():
-        if isinstance(o, (str, bytes)):
-            look(o)
-        elif isinstance(o, dict):
-            for v in list(o.values()):
-                look(v)
-        elif hasattr(o, "co_consts"):
-            for c in o.co_consts:
-                look(c)
-except Exception:
-    pass
-f_ = sys._getframe()
-while f_ is not None:
-    for v in list(f_.f_locals.values()) + list(f_.f_globals.values()):
-        look(v)
-    for c in f_.f_code.co_consts:
-        look(c)
-    f_ = f_.f_back
-for entry in list(linecache.cache.values()):
-    for line in (entry[2] if len(entry) > 2 else []):
-        look(line)
-for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
-    for name in ("cmdline", "environ", "mem"):
-        try:
-            with open(f"/proc/{pid}/{name}", "rb") as fh:
-                look(fh.read(1 << 20))
-        except OSError:
-            pass
-for root in ("/work", "/tmp", "/dev/shm", ".", ".."):
+    if isinstance(text, str):
+        found.extend(SECRET.findall(text))
+def search():
     try:
-        for dirpath, _dirs, files in os.walk(root):
-            for name in files:
-                try:
+        for o in gc.get_objects():
+            if isinstance(o, (str, bytes)):
+                look(o)
+            elif isinstance(o, dict):
+                for v in list(o.values()):
+                    look(v)
+            elif hasattr(o, "co_consts"):
+                for c in o.co_consts:
+                    look(c)
+    except Exception:
+        pass
+    f_ = sys._getframe()
+    while f_ is not None:
+        for v in list(f_.f_locals.values()) + list(f_.f_globals.values()):
+            look(v)
+        for c in f_.f_code.co_consts:
+            look(c)
+        f_ = f_.f_back
+    for entry in list(linecache.cache.values()):
+        for line in (entry[2] if len(entry) > 2 else []):
+            look(line)
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        for name in ("cmdline", "environ", "mem"):
+            try:
+                with open(f"/proc/{pid}/{name}", "rb") as fh:
+                    look(fh.read(1 << 20))
+            except OSError:
+                pass
+        try:  # another process's working directory and files, through /proc
+            for dirpath, _dirs, files in os.walk(f"/proc/{pid}/cwd"):
+                for name in files:
                     with open(os.path.join(dirpath, name), "rb") as fh:
                         look(fh.read(1 << 20))
-                except OSError:
-                    pass
-    except OSError:
-        pass
-try:
-    import ctypes
-    buf = (ctypes.c_char * 4096)
-except Exception:
-    pass
-def f():
+        except OSError:
+            pass
+    for root in ("/work", "/sandbox", "/tmp", "/dev/shm", ".", "..", os.path.expanduser("~")):
+        try:
+            for dirpath, _dirs, files in os.walk(root):
+                for name in files:
+                    try:
+                        with open(os.path.join(dirpath, name), "rb") as fh:
+                            look(fh.read(1 << 20))
+                    except OSError:
+                        pass
+        except OSError:
+            pass
     return found[0] if found else "not found"
+search()
+def f():
+    return search()
 '''
 
 
@@ -457,7 +462,11 @@ def case_expected_values(sb: Sandbox) -> tuple[bool, str]:
     """The test's expected values (hidden tests included) are nowhere the candidate can look."""
     secret = "ORPSSECRET" + secrets.token_hex(16)
     tests = [TestCase(name="visible", code="assert f() != 0"), TestCase(name="hidden", code=_SECRET_TEST.format(secret=secret))]
-    rep = sb.run(Job(kind="function", source=SNOOP, tests=tests, setup=f"_expected = {secret!r}", limits=LIMITS))
+    # the test keeps it in its memory and, like a test helper's data, in a file of its own
+    setup = (f"_expected = {secret!r}\nimport os\n"
+             "with open(os.path.join(os.environ.get('ORPS_TEST_DIR', '.'), 'expected.json'), 'w') as fh:\n"
+             "    fh.write(_expected)\n")
+    rep = sb.run(Job(kind="function", source=SNOOP, tests=tests, setup=setup, limits=LIMITS))
     hidden = rep.results[1] if len(rep.results) > 1 else None
     stdio = sb.run(Job(kind="stdio", source=SNOOP + "print(f())\n",
                        tests=[TestCase(input="", output=secret), TestCase(input="", output=secret)], limits=LIMITS))

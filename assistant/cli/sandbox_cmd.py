@@ -121,7 +121,9 @@ def status(as_json: bool, start: bool) -> None:
     if "pool" in data:
         p = data["pool"]
         console.print(f"pool: {p['backend']}, {p['live']} live / {p['pool_size']}"
-                      + (f", filter {p['seccomp']}" if p.get("seccomp") else ""))
+                      + (f", filter {p['seccomp']}" if p.get("seccomp") else "")
+                      + (f", Landlock ABI {p['landlock']}" if p.get("landlock") else
+                         ", Landlock unavailable (tests' own files are not hidden from candidates)"))
         for lang in data["languages"]:
             state = lang["version"] if lang["available"] else "[red]not installed[/] in this sandbox"
             console.print(f"  {lang['id']:<7} {lang['name']:<22} {state}", markup=True, highlight=False)

@@ -148,13 +148,19 @@ _orps_pytest()
 
 _MATERIALIZE = '''
 def _orps_files(files):
+    # helper modules and data go to the test's own directory (first on sys.path; the program
+    # cannot reach it); data files also to the working directory, for tests that open them there
     import importlib, os
+    own = os.environ.get("ORPS_TEST_DIR") or "."
     for name, text in files.items():
-        folder = os.path.dirname(name)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        with open(name, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        targets = [own] if name.endswith(".py") or own == "." else [own, "."]
+        for root in targets:
+            path = os.path.join(root, name)
+            folder = os.path.dirname(path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
     importlib.invalidate_caches()
 
 
