@@ -1124,8 +1124,6 @@ class Runner:
             wall = float(limits["wall_s"])
             apply_limits({"memory_mb": max(1024, int(limits["memory_mb"]) * 2), "cpu_s": wall + 1,
                           "output_bytes": 64 << 20}, stack=False)
-            if self.landlock:
-                confine_paths(self.landlock, self.work_root, [edir, box, *self.scratch])
             if self.seccomp is not None:
                 install_filter(self.seccomp["noproc"], os.getpid())
             outcome, stats = harness.evaluate(codes["test"], codes["setup"], job.get("module_name"),
