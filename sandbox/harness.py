@@ -288,6 +288,25 @@ class Decoder:
 
 
 _NAMED: dict = {}
+SERVING_CPU_S = 0.0005  # CPU the candidate's side spends decoding and answering one request
+
+
+def _cpu_ns(pid: int | None) -> int | None:
+    """CPU time of all of a process's threads so far, from the kernel (None when unreadable)."""
+    if pid is None:
+        return None
+    try:
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as fh:
+                total += int(fh.read().split()[0])
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+import time as _time  # noqa: E402
+_REAL_CLOCK = _time.perf_counter
 
 
 def _named_tuple(name: str, fields: tuple):
@@ -464,6 +483,7 @@ class CandidatePeer(Peer):
     def __init__(self, channel, namespace):
         super().__init__(channel)
         self.ns = namespace
+        self._spent = 0.0
 
     def describe_handle(self, hid, obj):
         import types
@@ -505,6 +525,12 @@ class CandidatePeer(Peer):
         return self.decode(reply.get("ok"))
 
     def serve(self, req) -> dict:
+        self._spent = 0.0
+        reply = self._serve(req)
+        reply["t"] = self._spent  # the time the solution's own code took (the test's clock uses it)
+        return reply
+
+    def _serve(self, req) -> dict:
         try:
             op = req.get("op")
             if op == "get":
@@ -521,7 +547,9 @@ class CandidatePeer(Peer):
                           if type(a) in (list, dict, set, bytearray)}
                 before.update({k: json.dumps(self.encode(a)) for k, a in kwargs.items()
                                if type(a) in (list, dict, set, bytearray)})
+                t0 = _REAL_CLOCK()
                 value = target(*args, **kwargs)
+                self._spent = _REAL_CLOCK() - t0
                 if hasattr(type(value), "__await__"):  # an async def entry point
                     import asyncio
                     value = asyncio.run(_await(value))
@@ -536,7 +564,10 @@ class CandidatePeer(Peer):
                     reply["changed"] = changed
                 return reply
             if op == "getattr":
-                return {"ok": self.encode(getattr(target, req["name"]))}
+                t0 = _REAL_CLOCK()
+                value = getattr(target, req["name"])
+                self._spent = _REAL_CLOCK() - t0
+                return {"ok": self.encode(value)}
             if op == "setattr":
                 setattr(target, req["name"], self.decode(req["value"]))
                 return {"ok": None}
@@ -717,6 +748,18 @@ class EvaluatorPeer(Peer):
         super().__init__(channel)
         self.exceptions: dict[str, type] = {}
         self.stats = {"calls": 0, "objects": 0, "test_objects": 0}
+        self.transport_credit = 0.0
+        self.candidate_pid: int | None = None
+        self._pending: list = []  # requests made, not yet settled (callbacks nest them)
+        self._entered: list = []  # when an operation began, before its arguments were encoded
+
+    def install_clocks(self) -> None:
+        """time.time, perf_counter and monotonic (and their _ns forms) without the transport."""
+        import time
+        real = {name: getattr(time, name) for name in ("time", "perf_counter", "monotonic")}
+        for name, fn in real.items():
+            setattr(time, name, lambda fn=fn: fn() - self.transport_credit)
+            setattr(time, name + "_ns", lambda fn=fn: int((fn() - self.transport_credit) * 1e9))
 
     # what the candidate may hold of ours: a proxy to a test object, or a builtin by name
     def describe_handle(self, hid, obj):
@@ -793,12 +836,31 @@ class EvaluatorPeer(Peer):
         return reply["ok"]
 
     def request(self, msg):
+        """One request; the whole exchange (encoding, the pipe, decoding) is kept off the test's
+        clock except what the program computed: the time it reports, or the kernel's count of
+        its CPU time less what serving a request costs, whichever is more (so a program lying
+        about its time gains at most that much per request)."""
+        t0 = self._entered.pop() if self._entered else _REAL_CLOCK()
+        cpu0 = _cpu_ns(self.candidate_pid)
         try:
-            return super().request(msg)
+            reply = super().request(msg)
+            self._pending.append((t0, cpu0, reply.get("t") if type(reply) is dict else None))
+            return reply
         except (ChannelClosed, OSError):
             raise ProgramGone("the program's process ended during the test") from None
         except ProtocolError as exc:
             raise ProgramGone(f"the program broke the test protocol: {exc}") from None
+
+    def settle(self) -> None:
+        """After a request's value is decoded: credit the transport to the test's clock."""
+        if not self._pending:
+            return
+        t0, cpu0, spent = self._pending.pop()
+        cpu1 = _cpu_ns(self.candidate_pid)
+        wall = _REAL_CLOCK() - t0
+        if type(spent) in (int, float) and 0 <= spent <= wall and cpu0 is not None and cpu1 is not None:
+            cpu = (cpu1 - cpu0) / 1e9 - SERVING_CPU_S
+            self.transport_credit += max(0.0, wall - max(spent, cpu))
 
     def call_remote(self, msg):
         reply = self.request(msg)
@@ -806,8 +868,11 @@ class EvaluatorPeer(Peer):
             return self.decode(self.checked(reply))
         except ProtocolError as exc:
             raise ProgramGone(f"the program sent a value that is not plain data: {exc}") from None
+        finally:
+            self.settle()
 
     def invoke(self, hid, args, kwargs):
+        self._entered.append(_REAL_CLOCK())
         self.stats["calls"] += 1
         enc_args = [self.encode(a) for a in args]
         enc_kwargs = {str(k): self.encode(v) for k, v in kwargs.items()}
@@ -824,6 +889,8 @@ class EvaluatorPeer(Peer):
                 _copy_back(target, self.decode(enc))
         except ProtocolError as exc:
             raise ProgramGone(f"the program sent a value that is not plain data: {exc}") from None
+        finally:
+            self.settle()
         return value
 
     # the candidate asks about a test object it was given
@@ -923,7 +990,8 @@ def _referenced_names(code) -> set[str]:
     return names
 
 
-def evaluate(test_code, setup_code, module_name, entry_point, in_fd: int, out_fd: int):
+def evaluate(test_code, setup_code, module_name, entry_point, in_fd: int, out_fd: int,
+             candidate_pid: int | None = None):
     """The evaluator process: run the test against the candidate; returns (outcome, stats).
 
     `outcome` is None when the test passed, else `describe(exc)` of what stopped it."""
@@ -947,6 +1015,8 @@ def evaluate(test_code, setup_code, module_name, entry_point, in_fd: int, out_fd
             return describe(exc), peer.stats
 
     ns = {"__name__": "__main__", "__builtins__": builtins}
+    peer.candidate_pid = candidate_pid
+    peer.install_clocks()
     try:
         if module_name:
             remote_module = types.ModuleType(module_name)

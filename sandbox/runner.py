@@ -1049,7 +1049,8 @@ class Runner:
                 raise LauncherLost(f"unexpected launcher message {str(started)[:100]}")
             if mode == "function":
                 result_r, result_w = os.pipe()
-                eval_pid = self._fork_evaluator(job, codes, limits, c_out_r, c_in_w, result_w, box)
+                eval_pid = self._fork_evaluator(job, codes, limits, c_out_r, c_in_w, result_w, box,
+                                                started.get("pid"))
                 os.close(result_w)
             for fd in ours:
                 os.close(fd)
@@ -1095,7 +1096,8 @@ class Runner:
         res.pop("type", None)
         return res
 
-    def _fork_evaluator(self, job, codes, limits, from_cand: int, to_cand: int, result_w: int, box: str) -> int:
+    def _fork_evaluator(self, job, codes, limits, from_cand: int, to_cand: int, result_w: int, box: str,
+                        candidate: int | None) -> int:
         pid = os.fork()
         if pid != 0:
             return pid
@@ -1127,7 +1129,7 @@ class Runner:
             if self.seccomp is not None:
                 install_filter(self.seccomp["noproc"], os.getpid())
             outcome, stats = harness.evaluate(codes["test"], codes["setup"], job.get("module_name"),
-                                              job.get("entry_point"), 3, 4)
+                                              job.get("entry_point"), 3, 4, candidate)
             for fd in (3, 4):
                 os.close(fd)
             data = json.dumps({"outcome": outcome, "stats": stats}, ensure_ascii=True, default=str)

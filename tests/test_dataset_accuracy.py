@@ -42,5 +42,6 @@ def test_lbpp_references_pass_hidden_tests(accuracy):
     result = accuracy["lbpp_references_pass_hidden"]
     skipped = result["skipped_missing_dependency"]
     assert result["records"] + len(skipped) == 161
-    assert all(s["missing"] for s in skipped)
+    assert all(s["missing"] or s.get("unsupported") for s in skipped)
+    assert sum(1 for s in skipped if s.get("unsupported")) <= 1  # the one case the README names
     assert result["mismatches"] == []

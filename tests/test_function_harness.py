@@ -151,3 +151,15 @@ def test_a_solution_cannot_run_code_in_the_evaluator_through_its_answers(sandbox
            "def f():\n    return [Evil(), {'__class__': Evil}]\n")
     (r,) = run(sandbox, src, "assert f() == [1, {'__class__': 1}]")
     assert r.verdict is Verdict.WA
+
+
+def test_a_test_timing_a_call_sees_the_solution_time_not_the_pipe(sandbox):
+    # LBPP asserts a call takes under 100 us: the process boundary must not count, the work must
+    fast = "def f(n):\n    return n * 2\n"
+    ok(sandbox, fast, "import time\nt = time.time()\nr = f(21)\nassert time.time() - t < 1e-4\nassert r == 42")
+    slow = ("import sys\n"
+            "h = sys.modules.get('orps_harness')\n"
+            "if h is not None:\n    h._REAL_CLOCK = lambda: 0.0  # claims its work took no time\n"
+            "def f(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n")
+    (r,) = run(sandbox, slow, "import time\nt = time.perf_counter()\nf(3_000_000)\nassert time.perf_counter() - t < 0.01")
+    assert r.verdict is Verdict.WA, r
