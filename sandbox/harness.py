@@ -10,8 +10,10 @@ A function test has two processes, started fresh for every test:
   the arguments to the candidate as plain data and receives plain data back.
 
 What crosses from the candidate is decoded strictly, by the evaluator, into real built-in values
-(None, bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset, and
-the standard library's Decimal, Fraction, deque, Counter, OrderedDict, range), so every comparison
+(None, bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset, the
+standard library's Decimal, Fraction, deque, Counter, OrderedDict, namedtuple, range, dates and
+times, and numpy arrays/scalars and pandas frames/series rebuilt from their values, dtypes and
+shape with the evaluator's own numpy and pandas), so every comparison
 a test makes runs the real types' code, never the candidate's `__eq__`. Anything else the
 solution returns (an instance of its own class, a generator, a closure) stays in the candidate's
 process as a handle: the evaluator's proxy forwards attribute reads, calls, iteration, indexing,
@@ -166,6 +168,11 @@ class Encoder:
             return {"fr": [self(value.numerator, depth + 1), self(value.denominator, depth + 1)]}
         if type(value) is range:
             return {"rg": [value.start, value.stop, value.step]}
+        module = type(value).__module__ or ""
+        if module.startswith("numpy") or module.startswith("pandas"):
+            data = self._scientific(value, depth)
+            if data is not None:
+                return data
         fields = getattr(type(value), "_fields", None)
         if isinstance(value, tuple) and type(fields) is tuple and all(type(f) is str for f in fields):
             # a namedtuple keeps its field names: tests read them as attributes
@@ -182,6 +189,31 @@ class Encoder:
                 if base is dict:
                     return {"d": _pairs_encode(dict.items(value), self, depth)}
                 return self(base(value), depth)
+        return None
+
+
+    def _scientific(self, value, depth):
+        """numpy arrays and scalars, pandas frames and series: as their values, dtypes and shape."""
+        import sys as _sys
+        np = _sys.modules.get("numpy")
+        if np is not None and isinstance(value, np.ndarray):
+            if value.dtype.kind in "biufcmMSU?" and value.dtype.kind != "O":
+                data = np.ascontiguousarray(value)
+                return {"nd": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode("ascii")]}
+            return {"nda": [list(value.shape), [self(v, depth + 1) for v in value.ravel().tolist()]]}
+        if np is not None and isinstance(value, np.generic):
+            if value.dtype.kind == "O":
+                return None
+            return {"npg": [value.dtype.str, self(value.item(), depth + 1)]}
+        pd = _sys.modules.get("pandas")
+        if pd is not None and isinstance(value, pd.DataFrame):
+            return {"pdf": [[self(c, depth + 1) for c in value.columns], [self(i, depth + 1) for i in value.index],
+                            [[self(v, depth + 1) for v in row] for row in value.itertuples(index=False, name=None)],
+                            [str(t) for t in value.dtypes], self(value.index.name, depth + 1)]}
+        if pd is not None and isinstance(value, pd.Series):
+            return {"pds": [self(value.name, depth + 1), [self(i, depth + 1) for i in value.index],
+                            [self(v, depth + 1) for v in value.tolist()], str(value.dtype),
+                            self(value.index.name, depth + 1)]}
         return None
 
 
@@ -208,6 +240,60 @@ class Decoder:
             raise
         except (TypeError, ValueError, KeyError, ArithmeticError) as exc:
             raise ProtocolError(f"malformed {tag!r} value: {exc}") from None
+
+    def _scientific(self, tag, v, depth):
+        """Rebuilt with this process's own numpy / pandas (they must be importable here)."""
+        try:
+            import numpy as np
+        except ImportError:
+            raise ProtocolError("a numpy value, and numpy is not installed for the test") from None
+        if tag == "nd":
+            dtype, shape, data = v
+            dt = np.dtype(str(dtype))
+            if dt.kind == "O" or dt.hasobject or type(shape) is not list or not all(type(x) is int and x >= 0 for x in shape):
+                raise ProtocolError("bad array")
+            raw = base64.b64decode(data, validate=True)
+            count = 1
+            for x in shape:
+                count *= x
+            if len(raw) != count * dt.itemsize:
+                raise ProtocolError("array size does not match its shape")
+            return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+        if tag == "nda":
+            shape, items = v
+            values = self._seq(items, depth)
+            out = np.empty(len(values), dtype=object)
+            out[:] = values
+            return out.reshape([int(x) for x in shape])
+        if tag == "npg":
+            dtype, item = v
+            dt = np.dtype(str(dtype))
+            if dt.kind == "O":
+                raise ProtocolError("bad numpy scalar")
+            return dt.type(self(item, depth + 1))
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ProtocolError("a pandas value, and pandas is not installed for the test") from None
+        if tag == "pdf":
+            columns, index, rows, dtypes, index_name = v
+            frame = pd.DataFrame(self._seq(rows, depth), index=self._seq(index, depth), columns=self._seq(columns, depth))
+            if len(dtypes) == frame.shape[1]:
+                for col, dtype in zip(frame.columns, dtypes):
+                    try:
+                        frame[col] = frame[col].astype(str(dtype))
+                    except (TypeError, ValueError):
+                        pass
+            frame.index.name = self(index_name, depth + 1)
+            return frame
+        name, index, data, dtype, index_name = v
+        series = pd.Series(self._seq(data, depth), index=self._seq(index, depth), name=self(name, depth + 1))
+        try:
+            series = series.astype(str(dtype))
+        except (TypeError, ValueError):
+            pass
+        series.index.name = self(index_name, depth + 1)
+        return series
 
     def _seq(self, v, depth):
         if type(v) is not list:
@@ -279,6 +365,8 @@ class Decoder:
                     or len(fields) != len(values) or len(fields) > 1000:
                 raise ProtocolError("bad named tuple")
             return _named_tuple(name, tuple(fields))(*self._seq(values, depth))
+        if tag in ("nd", "nda", "npg", "pdf", "pds"):
+            return self._scientific(tag, v, depth)
         if tag == "rg":
             a, b, c = v
             if not all(type(x) is int for x in (a, b, c)):

@@ -163,3 +163,28 @@ def test_a_test_timing_a_call_sees_the_solution_time_not_the_pipe(sandbox):
             "def f(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n")
     (r,) = run(sandbox, slow, "import time\nt = time.perf_counter()\nf(3_000_000)\nassert time.perf_counter() - t < 0.01")
     assert r.verdict is Verdict.WA, r
+
+
+def test_numpy_and_pandas_values_cross_as_data():
+    np = pytest.importorskip("numpy")
+    a = np.arange(6, dtype=np.int32).reshape(2, 3)
+    back = roundtrip(a)
+    assert back.dtype == a.dtype and back.shape == (2, 3) and (back == a).all()
+    assert roundtrip(np.float64(1.5)) == 1.5 and type(roundtrip(np.int64(3))) is np.int64
+    objs = np.array([1, "x"], dtype=object)
+    assert list(roundtrip(objs)) == [1, "x"]
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}, index=["r1", "r2"])
+    assert roundtrip(frame).equals(frame)
+    series = pd.Series([1.5, 2.5], name="s")
+    assert roundtrip(series).equals(series)
+
+
+def test_arrays_from_the_candidate_are_checked_against_their_shape():
+    np = pytest.importorskip("numpy")
+    peer = harness.EvaluatorPeer(harness.Channel(-1, -1))
+    with pytest.raises(harness.ProtocolError):
+        peer.decode({"nd": ["<i4", [10], "AAAA"]})  # 4 bytes for 10 ints
+    with pytest.raises(harness.ProtocolError):
+        peer.decode({"nd": ["|O", [1], "AAAAAAAAAAA="]})  # object arrays never come as raw bytes
+    assert np is not None
