@@ -36,3 +36,27 @@ def printable(text: str | None) -> str:
 
 def has_control(text: str | None) -> bool:
     return bool(text) and _UNSAFE.search(text) is not None
+
+
+# one visible character for each control character: for text whose styling spans must stay put
+_PICTURES = {code: 0x2400 + code for code in range(0x20) if code not in (0x09, 0x0a)}
+_PICTURES[0x7f] = 0x2421
+_PICTURES.update({code: 0xfffd for code in range(0x80, 0xa0)})
+_PICTURES.update({code: 0xfffd for code in list(range(0x202a, 0x202f)) + list(range(0x2066, 0x206a))})
+
+
+def pictured(text: str | None) -> str:
+    """`text` with every control character shown as its one-character Unicode picture (␛, ␍),
+    so lengths, and styled spans over the text, stay as they were."""
+    if not text:
+        return ""
+    out = text.translate(_PICTURES)
+    if any(0xd800 <= ord(ch) <= 0xdfff for ch in out):  # lone surrogates cannot be printed
+        out = "".join("\ufffd" if 0xd800 <= ord(ch) <= 0xdfff else ch for ch in out)
+    return out
+
+
+def shown(text: str | None) -> str:
+    """Text for a Rich markup string: control characters escaped, markup brackets escaped."""
+    from rich.markup import escape
+    return escape(printable(text))

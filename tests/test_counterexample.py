@@ -211,4 +211,6 @@ async def test_slow_brute_force_limits_the_sizes_tried(local_sandbox):
     ctx.execute = recording
     assert await find_counterexample(ctx, KADANE, StdioTools(generator=fixed_size, brute=slow_brute),
                                      tries=40, max_size=50) is None
-    assert len(brute_timeouts) == 1
+    # of the ~25 inputs past the size where it first timed out, none ran; near that size (where
+    # a loaded machine decides) one more may have timed out before it
+    assert 1 <= len(brute_timeouts) <= 2

@@ -137,3 +137,12 @@ def test_nothing_of_the_fix_reaches_the_student(files, monkeypatch):
     assert doc["ladder"][0]["rejected"] == [{"text": None, "reason": "it quotes code from the fix"}]
     teacher = json.loads(orps_hint(files, "--k", "0", "--json", "--show-repair").stdout)
     assert teacher["ladder"][0]["rejected"][0]["text"] == LEAKY
+
+
+def test_a_programs_control_characters_are_shown_not_sent_to_the_terminal(files, models):
+    # the student's program returns a string holding terminal escapes: the failing test quotes it
+    (files / "gcd.py").write_text("def gcd(a, b):\n    return '\\x1b[2J\\x1b]0;owned\\x07' if a != b else a\n",
+                                  encoding="utf-8")
+    result = orps_hint(files, "--student-model", "student", "--k", "1", "--level", "1")
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout, result.stdout
+    assert "\\x1b[2J" in result.stdout or "␛[2J" in result.stdout

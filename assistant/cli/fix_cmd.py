@@ -69,6 +69,7 @@ def print_result(result, saved: Path | None, trace: Path | None, show_diffs: int
     from rich.table import Table
 
     from ..modes.fix.run import candidate_rows
+    from ..textsafe import printable, shown
 
     base = result.baseline
     rows = candidate_rows(result)
@@ -86,11 +87,11 @@ def print_result(result, saved: Path | None, trace: Path | None, show_diffs: int
         suite = f"{r['suite_passed']}/{r['suite_total']}" if r["suite_total"] is not None else "-"
         t = f"{r['suite_time_s']:.2f}" if r["suite_time_s"] is not None else "-"
         critic = (f"{r['critic_score']}/5 " if r["critic_score"] is not None else "") + r["critique"]
-        table.add_row(str(r["rank"]), r["id"], targets, reg, suite, str(r["diff_lines"]), t, escape(critic[:160]))
+        table.add_row(str(r["rank"]), r["id"], targets, reg, suite, str(r["diff_lines"]), t, shown(critic[:160]))
     console.print(table)
     for r in rows[:show_diffs]:
         console.print(f"[bold]#{r['rank']} {r['id']}[/] ({', '.join(r['files'])}, {r['diff_lines']} changed lines)")
-        console.print(Syntax(r["diff"].rstrip(), "diff", theme="ansi_dark", background_color="default"))
+        console.print(Syntax(printable(r["diff"].rstrip()), "diff", theme="ansi_dark", background_color="default"))
     invalid = sum(1 for n in result.nodes if n.status == "invalid")
     dup = sum(1 for n in result.nodes if n.status == "duplicate")
     b = result.budget
@@ -209,7 +210,8 @@ def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, b
     if trace_path is not None:
         check_output_file(trace_path, "--trace", force)
     model = open_cli_model(model_spec)
-    say = (lambda s: None) if (quiet or as_json) else (lambda s: err_console.print(escape(s), soft_wrap=True))
+    from ..textsafe import shown
+    say = (lambda s: None) if (quiet or as_json) else (lambda s: err_console.print(shown(s), soft_wrap=True))
     trace = None
     try:
         with prepared(repo, settings.sandbox, sandbox_choice, warn=warn, progress=say,

@@ -22,15 +22,20 @@ MAX_FAILING_SHOWN = 5
 
 
 def out(*objects) -> None:
-    """stdout without hard wrapping: a terminal wraps long lines, a pipe keeps them whole."""
-    console.print(*objects, soft_wrap=True)
+    """stdout without hard wrapping: a terminal wraps long lines, a pipe keeps them whole.
+    Programs' and models' text is data: control characters are shown, never sent to the terminal."""
+    from ..textsafe import pictured
+    for obj in objects:
+        if hasattr(obj, "plain"):
+            obj.plain = pictured(obj.plain)
+    console.print(*[pictured(o) if isinstance(o, str) else o for o in objects], soft_wrap=True)
 
 
 class HintProgress(Progress):
     """The solve progress lines, plus the hint mode's own stages (all on stderr)."""
 
     def __call__(self, event: Event) -> None:
-        from rich.markup import escape
+        from ..textsafe import shown
 
         if self.quiet or event.type in ("node_created", "node_executed", "node_critiqued", "round_done", "notice",
                                         "finished"):
@@ -39,7 +44,7 @@ class HintProgress(Progress):
             return
         t = f"[dim]{event.t:6.1f}s[/]"
         if event.type == "hint_stage":
-            err_console.print(f"{t} [bold]{event.stage}[/]: {escape(event.message)}", soft_wrap=True)
+            err_console.print(f"{t} [bold]{event.stage}[/]: {shown(event.message)}", soft_wrap=True)
         elif event.type == "repair_chosen":
             if event.node_id:
                 err_console.print(f"{t} repair {event.node_id}: {event.distance} tokens changed "
@@ -47,14 +52,14 @@ class HintProgress(Progress):
             else:
                 err_console.print(f"{t} [yellow]no repair passes every test[/] ({event.candidates} candidates)")
         elif event.type == "hint_drafted" and not event.accepted:
-            err_console.print(f"{t} hint {event.level} draft {event.attempt} rejected: {escape(event.reason or '')}",
+            err_console.print(f"{t} hint {event.level} draft {event.attempt} rejected: {shown(event.reason or '')}",
                               soft_wrap=True)
         elif event.type == "hint_drafted" and event.source == "template":
             err_console.print(f"{t} hint {event.level}: built from the test results (no tutor draft passed the guards)")
         elif event.type == "student_attempt":
             label = f"with hint {event.level}" if event.level else "without a hint"
             mark = "[green]fixed[/]" if event.passed else "[red]not fixed[/]"
-            err_console.print(f"{t} student {label}, try {event.attempt}: {mark} ({escape(event.detail)})", soft_wrap=True)
+            err_console.print(f"{t} student {label}, try {event.attempt}: {mark} ({shown(event.detail)})", soft_wrap=True)
 
 
 def _failing_summary(result, program: str) -> None:

@@ -102,11 +102,11 @@ class _Differ:
         # the brute force stops at its first failure: a timeout there means bigger inputs time out
         # too (they come in growing sizes), a runtime error only skips that input
         while todo:
-            results = await self.brute([inputs[i] for i in todo], stop_on_failure=first_only)
+            results = await self.brute([inputs[i] for i in todo], stop_on_failure=True)
             for r in results:
                 if clean_run(r):
                     valid.append((todo[r.index], r.stdout))
-            if not first_only or len(results) >= len(todo) or not results:
+            if len(results) >= len(todo) or not results:
                 break
             last = results[-1]
             if last.verdict in (Verdict.TLE, Verdict.MLE):
