@@ -631,9 +631,10 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
     tried = []
     cands = _local_candidates(plan_python, snap)
     worked = _LOCAL_CHOICE.get(plan_python)
-    if worked in cands:  # what worked before in this process is tried first
+    own = len(project_pythons(snap.root))
+    if worked in cands[own:]:  # what worked before in this process is tried next, after the project's own
         cands.remove(worked)
-        cands.insert(0, worked)
+        cands.insert(own, worked)
     for python, extra in cands:
         job = Job(kind="command", tests=[TestCase(name="probe", argv=[python, "-c", PROBE])],
                   env=dict(extra), limits=Limits(cpu_s=30, wall_s=60, memory_mb=1024))
