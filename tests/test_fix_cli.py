@@ -53,7 +53,9 @@ def test_json_document_then_apply_then_commit(env, repo):
     doc = json.loads(res.stdout)
     assert set(doc) == JSON_KEYS and doc["schema"] == 1 and doc["status"] == "fixed"
     assert doc["dirty"] and doc["uncommitted"]["untracked"] == ["NOTES.md"]
-    assert doc["environment"]["backend"] == "local" and "host's pytest" in doc["environment"]["description"]
+    desc = doc["environment"]["description"]
+    # the repository has no virtual environment: the host's (or the active venv's) pytest runs it
+    assert doc["environment"]["backend"] == "local" and "s pytest" in desc and "repository's own" not in desc
     assert doc["baseline"]["total"] == 2 and [t["id"] for t in doc["targets"]] == ["test_rect.py::test_area"]
     best = doc["best"]
     assert set(best) == CANDIDATE_KEYS and best["rank"] == 1 and best["fixed"] == ["test_rect.py::test_area"]

@@ -587,6 +587,12 @@ def project_pythons(root: Path) -> list[str]:
         python = root / name / "bin" / "python"
         if python.exists() and (root / name / "pyvenv.cfg").is_file():
             found.append(str(python))
+    return found
+
+
+def active_pythons(root: Path) -> list[str]:
+    """The repository's interpreters, then the active virtual environment's (it may be the project's)."""
+    found = project_pythons(root)
     active = os.environ.get("VIRTUAL_ENV")
     if active and Path(active, "bin", "python").exists() and str(Path(active, "bin", "python")) not in found:
         found.append(str(Path(active, "bin", "python")))
@@ -597,7 +603,7 @@ def local_binds(snap: Snapshot) -> list[str]:
     """What the local sandbox must see read-only: the repository copy and its interpreters."""
     from sandbox.local_backend import interpreter_dirs
     binds = [str(snap.copy_dir)]
-    for python in project_pythons(snap.root):
+    for python in active_pythons(snap.root):
         binds += [d for d in interpreter_dirs(python) if d not in binds]
     return binds
 
@@ -605,7 +611,7 @@ def local_binds(snap: Snapshot) -> list[str]:
 def _local_candidates(plan_python: str, snap: Snapshot | None = None) -> list[tuple[str, dict[str, str]]]:
     cands: list[tuple[str, dict[str, str]]] = []
     if snap is not None:  # the project's own environment first: it has the project's dependencies
-        cands += [(python, {}) for python in project_pythons(snap.root)]
+        cands += [(python, {}) for python in active_pythons(snap.root)]
     cands.append((sys.executable, {}))
     if os.path.realpath(plan_python) != os.path.realpath(sys.executable):
         cands.append((plan_python, {}))
@@ -631,7 +637,7 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
     tried = []
     cands = _local_candidates(plan_python, snap)
     worked = _LOCAL_CHOICE.get(plan_python)
-    own = len(project_pythons(snap.root))
+    own = len(active_pythons(snap.root))
     if worked in cands[own:]:  # what worked before in this process is tried next, after the project's own
         cands.remove(worked)
         cands.insert(own, worked)
@@ -654,7 +660,8 @@ def local_environment(snap: Snapshot, sandbox) -> TestEnvironment:
                     desc = (f"the repository's own environment ({python}: Python {version}, pytest "
                             f"{pytest_version}) in the local sandbox [{isolation}]")
                 else:
-                    desc = (f"the host's pytest {pytest_version} (Python {version}, {python}) in the local sandbox "
+                    where = "the active virtual environment's" if python in active_pythons(snap.root) else "the host's"
+                    desc = (f"{where} pytest {pytest_version} (Python {version}, {python}) in the local sandbox "
                             f"[{isolation}]; the repository's dependencies are whatever that Python has")
                 notes = [] if timeout_plugin else [
                     "pytest-timeout is not installed for the host's pytest: no per-test timeout, "
