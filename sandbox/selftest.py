@@ -561,7 +561,7 @@ def case_hidden_work(sb: Sandbox) -> tuple[bool, str]:
     threads_ok = rt is not None and rt.verdict is Verdict.AC and (rt.cpu_ms or 0) >= 800 \
         and (rt.peak_rss_kb or 0) >= 120 * 1024
     return helpers_ok and pool_ok and threads_ok, (
-        f"forked helpers: {rh.verdict.value if rh else '?'} ({(rh.detail or '')[:90]}), CPU {rh.cpu_ms or 0:.0f} ms; "
+        f"forked helpers: {rh.verdict.value if rh else '?'} ({rh.detail or ''}), CPU {rh.cpu_ms or 0:.0f} ms; "
         f"multiprocessing: {rp.verdict.value if rp else '?'}; "
         f"3 threads x 0.3 s x 40 MiB: {rt.verdict.value if rt else '?'}, CPU {rt.cpu_ms or 0:.0f} ms, "
         f"peak {(rt.peak_rss_kb or 0) // 1024} MiB")
@@ -678,7 +678,7 @@ def case_leftovers(sb: Sandbox) -> tuple[bool, str]:
     first, second = rep.results[0], rep.results[1]
     seen = second.stdout.strip()
     contained = second.verdict is Verdict.AC
-    return contained, (f"spawner: {first.verdict.value} ({first.detail[:80] or 'ran'}); "
+    return contained, (f"spawner: {first.verdict.value} ({first.detail or 'ran'}); "
                        f"the next test saw {seen or second.detail} processes left by it")
 
 
