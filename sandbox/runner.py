@@ -624,7 +624,8 @@ class Launcher:
                     pass
             finally:
                 os._exit(code)
-        self.send({"type": "started", "pid": pid})
+        if msg.get("report_start"):  # a function test's evaluator needs the pid before the end
+            self.send({"type": "started", "pid": pid})
         counter = None
         if go_r is not None:
             os.close(go_r)
@@ -647,7 +648,7 @@ class Launcher:
         res = self._watch(pid, limits, t0, msg.get("scratch") or [], int(msg.get("temp_baseline") or 0), io_fds,
                           traced)
         res["instructions"] = PerfCounter.read(counter)
-        self.send({"type": "exited", **res})
+        self.send({"type": "exited", "pid": pid, **res})
 
     def _child(self, msg, fds, solution, profile, go_r) -> int:
         signal.set_wakeup_fd(-1)
@@ -1037,17 +1038,17 @@ class Runner:
                "namespace_name": job.get("namespace_name"), "argv": codes.get("argv"), "env": job.get("env"),
                "profile": "proc" if mode == "command" else "noproc", "sanitized": bool(job.get("sanitize")),
                "scratch": [self.work_root, *self.scratch], "temp_baseline": _used_bytes([self.work_root, *self.scratch]),
-               "landlock": self._landlock()}
+               "landlock": self._landlock(), "report_start": mode == "function"}
         started = None
         res: dict = {}
         try:
             socket.send_fds(self.launcher_sock, [encode_frame(msg)], fds)
             for fd in fds[3:]:
                 os.close(fd)
-            started = self._launcher_msg(10.0)
-            if started.get("type") != "started":
-                raise LauncherLost(f"unexpected launcher message {str(started)[:100]}")
             if mode == "function":
+                started = self._launcher_msg(10.0)
+                if started.get("type") != "started":
+                    raise LauncherLost(f"unexpected launcher message {str(started)[:100]}")
                 result_r, result_w = os.pipe()
                 eval_pid = self._fork_evaluator(job, codes, limits, c_out_r, c_in_w, result_w, box,
                                                 started.get("pid"))
@@ -1056,9 +1057,11 @@ class Runner:
                 os.close(fd)
             ours = []
             backstop = float(limits["wall_s"]) + 2.0
-            res = self._launcher_msg(backstop)
+            res = self._launcher_msg(backstop + (10.0 if started is None else 0.0))
             if res.get("type") != "exited":
                 raise LauncherLost(f"unexpected launcher message {str(res)[:100]}")
+            started = started or {"pid": res.get("pid")}
+            res.pop("pid", None)
         except (LauncherLost, OSError) as exc:
             res = {"type": "exited", "lost": f"the sandbox's launcher was lost ({exc}); the program may have "
                                              "attacked it", "wall_s": 0.0, "cpu_s": 0.0, "max_rss_kb": 0}
