@@ -23,7 +23,7 @@ import json
 import math
 import textwrap
 
-from sandbox.api import TestCase, TestResult, Verdict
+from sandbox.api import ExecutionReport, TestCase, TestResult, Verdict
 
 from ..problems.model import Problem
 from .context import EngineContext
@@ -105,8 +105,12 @@ def _one(test: TestCase, verdict: Verdict, detail: str = "", cpu_ms: float | Non
 
 
 async def run_batched(ctx: EngineContext, problem: Problem, code: str, tests: list[TestCase],
-                      repeat: int = 1) -> list[TestResult]:
-    """One result per test, in order (names kept); a compile error fails every test with CE."""
+                      repeat: int = 1, leading: list[TestCase] | None = None) -> ExecutionReport:
+    """The report of `leading` tests (run as the sandbox runs any test) followed by one result per
+    generated test, in order and by name, from as few jobs as the outcomes allow: the first job
+    holds the leading tests and every batch."""
+    leading = list(leading or [])
+    first: ExecutionReport | None = None
     done: dict[int, TestResult] = {}
     pending = list(range(len(tests)))
     limit_hits = 0
@@ -127,11 +131,16 @@ async def run_batched(ctx: EngineContext, problem: Problem, code: str, tests: li
             chunk = together[k:k + BATCH]
             chunks.append(chunk)
             cases.append(TestCase(name=f"batch-{chunk[0]}", code=_wrap([tests[i].code or "" for i in chunk])))
-        report = await ctx.execute(problem.job(code, tests=cases, repeat=repeat))
-        if report.compile_error is not None or report.sandbox_error is not None or not report.results:
-            why = report.compile_error or report.sandbox_error or "the program did not run"
+        head = leading if first is None else []
+        report = await ctx.execute(problem.job(code, tests=head + cases, repeat=repeat))
+        if first is None:
+            first = report.model_copy(update={"results": report.results[:len(head)]})
+        if report.compile_error is not None or report.sandbox_error is not None:
+            return report.model_copy(update={"results": []})
+        report = report.model_copy(update={"results": report.results[len(head):]})
+        if not report.results:
             for i in pending:
-                done[i] = _one(tests[i], Verdict.CE if report.compile_error else Verdict.RE, why.splitlines()[0])
+                done[i] = _one(tests[i], Verdict.RE, "the program did not run")
             break
         pending = []
         single = []
@@ -155,7 +164,7 @@ async def run_batched(ctx: EngineContext, problem: Problem, code: str, tests: li
                 if j in failed:
                     detail = about[n_failed] if n_failed < len(about) else "failed (batched run)"
                     n_failed += 1
-                    done[i] = _one(tests[i], Verdict.WA, detail)
+                    done[i] = _one(tests[i], Verdict.WA, detail, cpu_ms=share)
                 else:
                     done[i] = _one(tests[i], Verdict.AC, cpu_ms=share, peak=result.peak_rss_kb)
             if gone is None:
@@ -182,7 +191,11 @@ async def run_batched(ctx: EngineContext, problem: Problem, code: str, tests: li
             for i in single[len(rep.results):]:
                 done[i] = _one(tests[i], Verdict.RE, rep.compile_error or rep.sandbox_error or "not run")
         pending.sort()
-    return [done[i].model_copy(update={"index": i}) for i in range(len(tests))]
+    if first is None:
+        first = ExecutionReport(kind=problem.kind)
+    n = len(first.results)
+    return first.model_copy(update={"results": first.results + [
+        done[i].model_copy(update={"index": n + i}) for i in range(len(tests))]})
 
 
 __all__ = ["BATCH", "MAX_LIMIT_HITS", "batchable", "run_batched"]
