@@ -690,15 +690,18 @@ class Engine:
 
     async def _measure_finalists(self, finalists: list[Node]) -> None:
         tests = list(self.problem.visible_tests) + list(self.generated)
-        for node in finalists:
+
+        async def measure(node: Node) -> None:
             if node.code_hash in self.recorded or not tests or self._timed_with.get(node.code_hash) == len(tests):
-                continue
+                return
             rep = await self._run_tests(node.code, list(self.problem.visible_tests), list(self.generated),
                                         repeat=self.config.repeat_final)
             total = rep.cpu_ms_total()
             if total is not None and rep.compile_error is None:
                 node.final_cpu_ms = total
                 self._timed_with[node.code_hash] = len(tests)
+
+        await asyncio.gather(*(measure(n) for n in finalists))
 
     def _measure_early(self, node: Node) -> None:
         """A candidate as good as the best so far is timed (and its complexity estimated) right
