@@ -151,3 +151,22 @@ def test_no_model_is_never_asked():
         assert "no model" in str(exc)
     else:
         raise AssertionError("NoModel answered")
+
+
+async def test_a_batch_report_fits_its_message(local_sandbox):
+    """A hundred failing asserts with long non-ASCII messages: the report still reads whole."""
+    problem = Problem(id="f", kind="function", statement="", entry_point="f")
+    ctx = EngineContext(NoModel(), local_sandbox, problem, Budget())
+    tests = [TestCase(name=f"g{i}", code=f"assert f({i}) == 0, '{'é' * 300}'") for i in range(100)]
+    sizes = []
+    execute = ctx.execute
+
+    async def counted(job):
+        sizes.append(len(job.tests))
+        return await execute(job)
+
+    ctx.execute = counted
+    report = await run_batched(ctx, problem, "def f(x):\n    return x\n", tests)
+    assert sizes == [1]  # one sandbox test answered all hundred
+    assert [r.verdict for r in report.results] == [Verdict.AC] + [Verdict.WA] * 99
+    assert all(r.cpu_ms is None or r.cpu_ms < 1000 for r in report.results)

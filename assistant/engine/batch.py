@@ -28,7 +28,7 @@ from sandbox.api import ExecutionReport, TestCase, TestResult, Verdict
 from ..problems.model import Problem
 from .context import EngineContext
 
-BATCH = 50
+BATCH = 100
 MAX_LIMIT_HITS = 2
 MARKER = "orps-batch:"
 _DETAILS = 3  # failures described (expected/actual) per batch: the critic shows a few
@@ -63,7 +63,7 @@ def _wrap(snippets: list[str]) -> str | None:
                         _orps_batch_m = str(_orps_batch_e)
                     except BaseException:
                         _orps_batch_m = ""
-                    _orps_batch_about.append(type(_orps_batch_e).__name__ + ": " + _orps_batch_m[:100])
+                    _orps_batch_about.append(type(_orps_batch_e).__name__ + ": " + _orps_batch_m[:80])
             except BaseException as _orps_batch_e:
                 if type(_orps_batch_e).__name__ == "ProgramGone":
                     _orps_batch_gone = _orps_batch_i
@@ -71,9 +71,13 @@ def _wrap(snippets: list[str]) -> str | None:
                 _orps_batch_failed.append(_orps_batch_i)
         if _orps_batch_failed or _orps_batch_gone is not None:
             import json as _orps_batch_json
-            raise AssertionError({MARKER!r} + _orps_batch_json.dumps(
-                {{"failed": _orps_batch_failed, "gone": _orps_batch_gone, "about": _orps_batch_about,
-                 "before_s": round(_orps_batch_before, 4)}}))
+            _orps_batch_bits = "".join("1" if _orps_batch_j in _orps_batch_failed else "0"
+                                       for _orps_batch_j in range({len(snippets)}))
+            _orps_batch_doc = {{"failed": _orps_batch_bits, "gone": _orps_batch_gone, "about": _orps_batch_about,
+                               "before_s": round(_orps_batch_before, 4)}}
+            while len(_orps_batch_json.dumps(_orps_batch_doc)) > 900 and _orps_batch_doc["about"]:
+                _orps_batch_doc["about"].pop()  # the report must fit the test's message whole
+            raise AssertionError({MARKER!r} + _orps_batch_json.dumps(_orps_batch_doc))
         """))
     code = "\n".join(parts)
     try:
@@ -85,7 +89,7 @@ def _wrap(snippets: list[str]) -> str | None:
 
 def _report(result: TestResult) -> dict | None:
     if result.verdict is Verdict.AC:
-        return {"failed": [], "gone": None, "about": []}
+        return {"failed": "", "gone": None, "about": []}
     text = result.message or ""
     if not text.startswith(MARKER):
         return None
@@ -93,7 +97,7 @@ def _report(result: TestResult) -> dict | None:
         data = json.loads(text[len(MARKER):])
     except ValueError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("failed"), list):
+    if not isinstance(data, dict) or not isinstance(data.get("failed"), str):
         return None
     return data
 
@@ -154,7 +158,7 @@ async def run_batched(ctx: EngineContext, problem: Problem, code: str, tests: li
                 single.extend(chunk)
                 continue
             gone = data.get("gone")
-            failed = {int(x) for x in data["failed"] if isinstance(x, int)}
+            failed = {j for j, bit in enumerate(data["failed"]) if bit == "1"}
             about = [str(a) for a in data.get("about") or []]
             ran = len(chunk) if gone is None else int(gone)
             # CPU time is the batch's: shared out when every assert ran, unknown when one ended it
