@@ -689,13 +689,17 @@ class Engine:
     # ------------------------------------------------------------------ final pick
 
     async def _measure_finalists(self, finalists: list[Node]) -> None:
+        from .batch import batchable, run_batched
+
         tests = list(self.problem.visible_tests) + list(self.generated)
 
         async def measure(node: Node) -> None:
             if node.code_hash in self.recorded or not tests or self._timed_with.get(node.code_hash) == len(tests):
                 return
-            rep = await self._run_tests(node.code, list(self.problem.visible_tests), list(self.generated),
-                                        repeat=self.config.repeat_final)
+            if batchable(self.problem, tests):  # a cost, not verdicts: every assert in one process
+                rep = await run_batched(self.ctx, self.problem, node.code, tests, repeat=self.config.repeat_final)
+            else:
+                rep = await self.ctx.execute(self.problem.job(node.code, tests=tests, repeat=self.config.repeat_final))
             total = rep.cpu_ms_total()
             if total is not None and rep.compile_error is None:
                 node.final_cpu_ms = total
