@@ -9,12 +9,14 @@ never writes it). The candidate process lives through the batch, so its module s
 from one assert to the next (a global cache, a mutated default argument); this is the price of
 running a hundred asserts in the time of a few.
 
-When the candidate's process ends during assert k (a time or memory limit, an exit), asserts
-before k keep their outcome and the rest run again in a new batch starting at k; an assert that
+Asserts run shortest first (small inputs before the big ones a slow program stops on). When the
+candidate's process ends during assert k (a time or memory limit, an exit), asserts before k
+keep their outcome and the rest run again in a new batch starting at k; an assert that
 ends the process as the first of its batch gets that verdict (TLE, MLE, RE). A batch whose report
 cannot be read runs again one assert per test, the sandbox's own way. After `MAX_LIMIT_HITS`
-limit verdicts a candidate's remaining generated tests are not run (verdict TLE, detail says so):
-a program that loops on every input would otherwise cost the time limit once per assert.
+limit verdict(s) a candidate's remaining generated tests, the longer ones, are not run (verdict
+TLE, detail says so): a program that loops on every input, or an exponential one on growing
+inputs, would otherwise cost the time limit once per assert.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..problems.model import Problem
 from .context import EngineContext
 
 BATCH = 100
-MAX_LIMIT_HITS = 2
+MAX_LIMIT_HITS = 1
 MARKER = "orps-batch:"
 _DETAILS = 3  # failures described (expected/actual) per batch: the critic shows a few
 _LIMITS = (Verdict.TLE, Verdict.MLE, Verdict.OLE)
@@ -116,7 +118,8 @@ async def run_batched(ctx: EngineContext, problem: Problem, code: str, tests: li
     leading = list(leading or [])
     first: ExecutionReport | None = None
     done: dict[int, TestResult] = {}
-    pending = list(range(len(tests)))
+    # shortest first: small inputs run before the big ones a slow program would stop on
+    pending = sorted(range(len(tests)), key=lambda i: (len(tests[i].code or ""), i))
     limit_hits = 0
     wrappable = {i for i, t in enumerate(tests) if _wrap([t.code or ""]) is not None}
     while pending:
@@ -194,7 +197,7 @@ async def run_batched(ctx: EngineContext, problem: Problem, code: str, tests: li
                 limit_hits += r.verdict in _LIMITS
             for i in single[len(rep.results):]:
                 done[i] = _one(tests[i], Verdict.RE, rep.compile_error or rep.sandbox_error or "not run")
-        pending.sort()
+        pending.sort(key=lambda i: (len(tests[i].code or ""), i))
     if first is None:
         first = ExecutionReport(kind=problem.kind)
     n = len(first.results)
