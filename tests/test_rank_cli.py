@@ -171,3 +171,14 @@ async def test_a_batch_report_fits_its_message(local_sandbox):
     assert sizes == [1]  # one sandbox test answered all hundred
     assert [r.verdict for r in report.results] == [Verdict.AC] + [Verdict.WA] * 99
     assert all(r.cpu_ms is None or r.cpu_ms < 1000 for r in report.results)
+
+
+async def test_a_model_can_write_the_generated_tests(local_sandbox):
+    problem = Problem(id="absval", kind="function", statement="Return |x|.", entry_point="absval",
+                      visible_tests=[TestCase(name="v1", code="assert absval(3) == 3")])
+    model = ScriptedModel(["```python\nassert absval(-2) == 2\nassert absval(-5) == 5\n```"])
+    codes = ["def absval(x):\n    return x\n", "def absval(x):\n    return abs(x)\n"]
+    result = await rank(problem, [(f"c{i}", c, "") for i, c in enumerate(codes)], local_sandbox,
+                        SearchConfig(complexity=False, repeat_final=1), model=model)
+    assert [t.code for t in result.generated_tests] == ["assert absval(-2) == 2", "assert absval(-5) == 5"]
+    assert result.best.code == codes[1] and result.budget["calls"] == 1
