@@ -1192,6 +1192,29 @@ class _AssertRewriter(ast.NodeTransformer):
     def __init__(self, source: str):
         self.source = source
         self.count = 0
+        self._lines = None
+
+    def segment(self, node) -> str | None:
+        """`ast.get_source_segment`, with the source split once (it splits it on every call,
+        which made a test of many asserts quadratic to compile)."""
+        import io
+        if self._lines is None:
+            self._lines = io.StringIO(self.source, newline="").readlines()
+        try:
+            if node.end_lineno is None or node.end_col_offset is None:
+                return None
+            first, last = node.lineno - 1, node.end_lineno - 1
+            start, end = node.col_offset, node.end_col_offset
+        except AttributeError:
+            return None
+        lines = self._lines
+        if last >= len(lines):
+            return None
+        if first == last:
+            return lines[first].encode()[start:end].decode()
+        head = lines[first].encode()[start:].decode()
+        tail = lines[last].encode()[:end].decode()
+        return "".join([head, *lines[first + 1:last], tail])
 
     def visit_Assert(self, node: ast.Assert):
         test = node.test
@@ -1199,8 +1222,8 @@ class _AssertRewriter(ast.NodeTransformer):
             return node
         self.count += 1
         left_name, right_name = f"_orps_l{self.count}_", f"_orps_r{self.count}_"
-        left_src = ast.get_source_segment(self.source, test.left) or ast.unparse(test.left)
-        right_src = ast.get_source_segment(self.source, test.comparators[0]) or ast.unparse(test.comparators[0])
+        left_src = self.segment(test.left) or ast.unparse(test.left)
+        right_src = self.segment(test.comparators[0]) or ast.unparse(test.comparators[0])
         stmts = [
             ast.Assign(targets=[ast.Name(left_name, ast.Store())], value=test.left),
             ast.Assign(targets=[ast.Name(right_name, ast.Store())], value=test.comparators[0]),

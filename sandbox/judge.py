@@ -148,6 +148,9 @@ def classify(kind: str, raw: dict, test: TestCase, limits: Limits, spec: JudgeSp
     if kind == "function":
         result.harness = {k: v for k, v in (run.get("stats") or {}).items() if isinstance(v, int)}
 
+    if kind == "function" and isinstance(run.get("outcome"), dict):
+        # what the test itself last said stays readable under a limit verdict too
+        result.message = clean_text(run["outcome"].get("message"))
     for r in runs:  # a later run that failed (a repeat) fails the test
         limit = _limit_verdict(r, limits)
         if limit is not None:

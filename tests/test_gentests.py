@@ -127,6 +127,26 @@ def test_parse_asserts_keeps_runnable_calls_and_drops_the_rest():
     assert dropped == {"duplicate": 1, "copies_visible": 1, "contradicts_visible": 1}
 
 
+def test_half_written_asserts_are_read_as_the_test_they_meant():
+    text = ("def check(x):\n    return x\n"
+            "assert ____, max_sub([1, 2]) == 3\n"  # the comparison went into the message
+            "assert ____(max_sub([4]) == 4)\n"  # a blank helper around it
+            "assert ____.max_sub([-3]) == -3\n"  # a blank module name
+            "assert ____ == max_sub([9])\n"  # no expected value: nothing to repair
+            "assert check(max_sub([2]) == 2)\n")  # `check` is bound above: kept as it is
+    kept, _ = parse_asserts(text, MAX_SUB_FN)
+    assert kept == ["assert max_sub([1, 2]) == 3", "assert max_sub([4]) == 4", "assert max_sub([-3]) == -3",
+                    "def check(x):\n    return x\nassert check(max_sub([2]) == 2)"]
+
+
+def test_codet_counts_copies_and_can_score_linearly():
+    matrix = {"a": {"t1"}, "b": {"t1", "t2"}}
+    plain = codet_rank(matrix, ["t1", "t2"], root=False)
+    assert plain.candidate_scores == {"a": 1.0, "b": 2.0}
+    copied = codet_rank(matrix, ["t1", "t2"], sizes={"a": 3}, root=False)
+    assert copied.candidate_scores == {"a": 3.0, "b": 2.0} and copied.groups[0].candidates == ["a"]
+
+
 async def test_chat_tests_are_filtered_deduplicated_and_run(local_sandbox):
     model = ScriptedModel([MESSY_REPLY])
     ctx = make_ctx(model, local_sandbox, MAX_SUB_FN)

@@ -87,7 +87,7 @@ def main(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
-    from . import bench_cmd, fix_cmd, hint_cmd, judge_cmd, sandbox_cmd, solve_cmd  # noqa: F401  (commands attach themselves to `main`)
+    from . import bench_cmd, fix_cmd, hint_cmd, judge_cmd, rank_cmd, sandbox_cmd, solve_cmd  # noqa: F401  (commands attach themselves to `main`)
     from . import tui_cmd  # noqa: F401
 
 

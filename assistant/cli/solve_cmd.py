@@ -89,7 +89,8 @@ class Progress:
             err_console.print(f"{t} finished: {safe(event.stop_reason)}")
 
 
-def print_ranking(result, out: Path | None, trace: Path | None) -> None:
+def print_ranking(result, out: Path | None, trace: Path | None, sources: bool = False) -> None:
+    """The ranked table; `sources`: each node's column also names where it came from (orps rank)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -111,7 +112,8 @@ def print_ranking(result, out: Path | None, trace: Path | None) -> None:
         critic = (f"{r['critic_score']}/5 " if r["critic_score"] is not None else "") + (r["critique"] or "")
         if r["compile_error"]:
             critic = "compile error: " + r["compile_error"].splitlines()[0]
-        table.add_row(str(r["rank"]), r["id"], vis, gen, cpu, mem, r["complexity"] or "-", escape(printable(critic[:120])))
+        node = f"{r['id']} {escape(printable(r['strategy']))}" if sources else r["id"]
+        table.add_row(str(r["rank"]), node, vis, gen, cpu, mem, r["complexity"] or "-", escape(printable(critic[:120])))
     console.print(table)
     invalid = sum(1 for n in result.nodes if n.status == "invalid")
     dup = sum(1 for n in result.nodes if n.status == "duplicate")

@@ -271,8 +271,47 @@ def _scan(stmts: list[tuple[ast.stmt, str]], entry_point: str, known: set[str], 
                 providers.append((pos, bound, stmt, segment))
 
 
+class _Unplaceholder(ast.NodeTransformer):
+    """`____.f(x)` (a blank left where a module or class name was meant) -> `f(x)`."""
+
+    def __init__(self, entry_point: str, unbound):
+        self.entry_point, self.unbound = entry_point, unbound
+
+    def visit_Attribute(self, node: ast.Attribute):
+        self.generic_visit(node)
+        if node.attr == self.entry_point and isinstance(node.value, ast.Name) and self.unbound(node.value.id):
+            return ast.copy_location(ast.Name(self.entry_point, ast.Load()), node)
+        return node
+
+
+def _repaired(node: ast.Assert, entry_point: str, unbound) -> ast.Assert | None:
+    """A base model's half-written assert made whole, when the test it meant is plain to see:
+    `assert ____, f(x) == y` (the comparison went into the message), `assert ____(f(x) == y)` (a
+    blank helper around it), `assert ____.f(x) == y`. Blanks are names bound nowhere; None when
+    there is nothing to repair."""
+    test, changed = node.test, False
+    if isinstance(test, ast.Name) and unbound(test.id) and node.msg is not None and _calls(node.msg, entry_point):
+        test, changed = node.msg, True
+    elif isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id != entry_point \
+            and unbound(test.func.id) and len(test.args) == 1 and not test.keywords \
+            and _calls(test.args[0], entry_point):
+        test, changed = test.args[0], True
+    fixed = _Unplaceholder(entry_point, unbound).visit(copy.deepcopy(test))
+    changed = changed or ast.dump(fixed) != ast.dump(test)
+    if not changed:
+        return None
+    new = ast.Assert(test=fixed, msg=None if test is node.msg else node.msg)
+    return ast.fix_missing_locations(ast.copy_location(new, node))
+
+
 def _take_assert(node: ast.Assert, segment: str, pos: int, entry_point: str, known: set[str],
                  scope: _Scope, out: list[tuple[ast.Assert, str]]) -> None:
+    def unbound(name: str) -> bool:
+        return name not in known and name != entry_point and scope.resolve({name}, pos) is None
+
+    repaired = _repaired(node, entry_point, unbound)
+    if repaired is not None:
+        node, segment = repaired, ast.unparse(repaired)
     if not _calls(node, entry_point):
         return
     needed = _free_names(node) - known - {entry_point}
@@ -669,20 +708,26 @@ def passed_ids(results: Iterable[TestResult], tests: list[GeneratedTest]) -> set
 
 # --------------------------------------------------------------------------- CodeT
 
-def codet_rank(pass_matrix: dict[str, set[str]], test_ids: list[str]) -> CodeTResult:
+def codet_rank(pass_matrix: dict[str, set[str]], test_ids: list[str], sizes: dict[str, int] | None = None,
+               root: bool = True) -> CodeTResult:
     """CodeT's dual execution agreement.
 
     Candidates that pass exactly the same generated tests form a group; a group's score is the
-    number of tests it passes times the square root of its size, and each member gets it. A
-    test's trust is the share of the total score held by the groups that pass it. Deterministic:
-    groups are ordered by score, then by their first candidate id."""
+    number of tests it passes times its size (`root`: the square root of its size), and each
+    member gets it. A candidate counts `sizes[id]` times (a program sampled that many times), else
+    once. A test's trust is the share of the total score held by the groups that pass it.
+    Deterministic: groups are ordered by score, then by their first candidate id."""
     valid = set(test_ids)
     by_set: dict[frozenset[str], list[str]] = {}
     for cid in sorted(pass_matrix):
         key = frozenset(pass_matrix[cid] & valid)
         by_set.setdefault(key, []).append(cid)
-    groups = [CodeTGroup(candidates=members, tests=[t for t in test_ids if t in key],
-                         score=len(key) * math.sqrt(len(members)))
+
+    def size(members: list[str]) -> float:
+        n = sum((sizes or {}).get(c, 1) for c in members)
+        return math.sqrt(n) if root else float(n)
+
+    groups = [CodeTGroup(candidates=members, tests=[t for t in test_ids if t in key], score=len(key) * size(members))
               for key, members in by_set.items()]
     groups.sort(key=lambda g: (-g.score, g.candidates[0]))
     scores = {cid: g.score for g in groups for cid in g.candidates}

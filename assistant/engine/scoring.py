@@ -67,7 +67,7 @@ def outcome_score(node: Node, exclude: set[str] = frozenset()) -> float:
                                                                              node.execution.peak_rss_kb))
 
 
-def _index(node: Node) -> int:
+def node_index(node: Node) -> int:
     try:
         return int(node.id.lstrip("n"))
     except ValueError:
@@ -78,12 +78,38 @@ def beam_key(node: Node, exclude: set[str], trust: dict[str, float]) -> tuple:
     """Deterministic given the model's replies (no timings), so replaying a trace repeats the search."""
     critic = node.critique.score if node.critique and node.critique.score is not None else 0
     return (round(visible_ratio(node, exclude), 6), round(generated_ratio(node, trust), 6), critic,
-            round(static_score(node.code), 6), -_index(node))
+            round(static_score(node.code), 6), -node_index(node))
 
 
-def final_key(node: Node, exclude: set[str], trust: dict[str, float]) -> tuple:
-    """The final pick over every node: visible pass ratio, trusted generated tests, measured cost."""
+def final_key(node: Node, exclude: set[str], agreement: dict[str, tuple[float, int]],
+              copies: dict[str, int] | None = None, finalists: set[str] | None = None) -> tuple:
+    """The final pick over every node: visible pass ratio, then agreement on the generated tests
+    among the candidates as good on the visible tests (CodeT's group score, and the group itself, so
+    candidates that disagree on a test are never ordered by their cost), then how many times the
+    same program was written, then the finalists (timed on every test, repeatedly) before the rest
+    of their group, then measured cost. Everything before the cost is free of timings."""
     cost = node.final_cpu_ms if node.final_cpu_ms is not None else (
         node.execution.cpu_ms if node.execution and node.execution.cpu_ms is not None else math.inf)
-    return (-round(visible_ratio(node, exclude), 6), -round(generated_ratio(node, trust), 6), cost,
-            -round(node.outcome_score, 6), _index(node))
+    score, group = agreement.get(node.id, (0.0, 0))
+    return (-round(visible_ratio(node, exclude), 6), -round(score, 6), group, -(copies or {}).get(node.id, 1),
+            finalists is not None and node.id not in finalists, cost, -round(node.outcome_score, 6), node_index(node))
+
+
+def agreement_scores(nodes: list[Node], exclude: set[str], test_ids: list[str],
+                     copies: dict[str, int] | None = None) -> dict[str, tuple[float, int]]:
+    """node id -> (CodeT group score, group rank) on the generated tests, computed within each tier
+    of candidates with the same visible pass ratio: a crowd that fails the visible tests does not
+    vote on which generated tests are right for the candidates that pass them."""
+    from .gentests import codet_rank
+
+    tiers: dict[float, list[Node]] = {}
+    for n in nodes:
+        tiers.setdefault(round(visible_ratio(n, exclude), 6), []).append(n)
+    out: dict[str, tuple[float, int]] = {}
+    for tier in tiers.values():
+        matrix = {n.id: {t.name for t in n.execution.generated if t.verdict == "AC"} for n in tier}
+        result = codet_rank(matrix, test_ids, sizes=copies, root=False)
+        for rank, g in enumerate(result.groups):
+            for cid in g.candidates:
+                out[cid] = (g.score, rank)
+    return out

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from sandbox.api import TestCase
+from sandbox.api import ExecutionReport, TestCase
 
 from ..models.base import GenerationOptions, Message
 from .budget import BudgetExhausted
@@ -29,7 +29,7 @@ from .node import Execution, Node, TestOutcome
 from .programmer import (completion_prompt, completion_stops, first_messages, lineage, parse_chat_reply,
                          parse_completion, refine_messages, strategy, task_message, system_message)
 from .prompting import render
-from .scoring import beam_key, final_key, generated_ratio, outcome_score, visible_ratio
+from .scoring import agreement_scores, beam_key, final_key, generated_ratio, node_index, outcome_score, visible_ratio
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ class Engine:
         self.stop_reason = ""
         self.suspect: set[str] = set()
         self.trust: dict[str, float] = {}
+        self.agreement: dict[str, tuple[float, int]] = {}  # node id -> (group score, group rank)
         self.generated: list[TestCase] = []
         self.counterexamples: list[dict[str, Any]] = []
         self._gentests: asyncio.Task | None = None
@@ -149,6 +150,7 @@ class Engine:
         self._without_generated: set[str] = set()  # ran before the generated tests existed
         self._timed_with: dict[str, int] = {}      # code hash -> number of tests its final timing used
         self._best_ratio_seen = 0.0
+        self._ranking_given = False
         self._scaled = None                        # inputs of growing size for complexity (False: none)
         if previous is not None:
             self._adopt(previous)
@@ -186,6 +188,43 @@ class Engine:
                 await self._orps(start=[node])
             except BudgetExhausted as exc:
                 self.stop_reason = str(exc)
+            return await self._finalize()
+        finally:
+            self._settle_side_tasks()
+
+    async def rank_given(self, candidates: list[tuple[str, str | None, str]],
+                         generated: list[TestCase] | None = None) -> SearchResult:
+        """Rank programs that were written elsewhere through the final pick every search ends with.
+
+        `candidates` are (label, program or None, why there is none); each becomes a node, in
+        order, de-duplicated like the search's own. `generated` tests are used as given; without
+        them and with `config.generated_tests`, the model writes them as in a search."""
+        self._ranking_given = True
+        try:
+            if generated is not None:
+                self.generated = [t.model_copy(update={"name": f"gen-{i + 1}"}) for i, t in enumerate(generated)]
+            elif self.config.generated_tests:
+                self._first_answer.set()  # no programmer call comes first: the model is asked at once
+                await self._make_generated_tests()
+            pending = []
+            for label, code, why in candidates:
+                node = Node(id=self._next_id(), round=0, strategy=label, role="sample", code=code or "")
+                if code is None:
+                    node.status, node.invalid_reason = "invalid", why or "no program"
+                else:
+                    node.code_hash = normalized_hash(code)
+                    original = self.by_hash.get(node.code_hash)
+                    if original is not None:
+                        node.status, node.duplicate_of = "duplicate", original
+                    else:
+                        self.by_hash[node.code_hash] = node.id
+                        pending.append(node)
+                self.nodes[node.id] = node
+                announce(self.ctx, node)
+            await asyncio.gather(*(self._execute(n) for n in pending))
+            self._update_suspects()
+            self._update_trust()
+            self.stop_reason = f"{len(candidates)} candidates ranked"
             return await self._finalize()
         finally:
             self._settle_side_tasks()
@@ -330,8 +369,7 @@ class Engine:
         early = self._gentests is not None and node.round == 0
         generated = [] if early else await self._generated_tests()
         visible = list(self.problem.visible_tests)
-        job = self.problem.job(node.code, tests=visible + generated)
-        report = await self.ctx.execute(job)
+        report = await self._run_tests(node.code, visible, generated)
         node.execution = Execution.from_report(report, len(visible))
         if early:
             self._without_generated.add(node.id)
@@ -339,6 +377,16 @@ class Engine:
         node.status = "executed"
         self._measure_early(node)
         self._announce_execution(node)
+
+    async def _run_tests(self, code: str, visible: list[TestCase], generated: list[TestCase],
+                         repeat: int = 1) -> ExecutionReport:
+        """One report, visible results first: the visible tests one sandbox test each, generated
+        asserts in batches (see batch.py) in the same job; other generated tests one each."""
+        from .batch import batchable, run_batched
+
+        if not generated or not batchable(self.problem, generated):
+            return await self.ctx.execute(self.problem.job(code, tests=visible + generated, repeat=repeat))
+        return await run_batched(self.ctx, self.problem, code, generated, repeat=repeat, leading=visible)
 
     def _announce_execution(self, node: Node) -> None:
         node.outcome_score = outcome_score(node, self.suspect)
@@ -361,7 +409,7 @@ class Engine:
         async def run(node: Node) -> None:
             if not node.runnable or node.execution.compile_error:
                 return
-            rep = await self.ctx.execute(self.problem.job(node.code, tests=generated))
+            rep = await self._run_tests(node.code, [], generated)
             node.execution.generated = [TestOutcome.from_result(r) for r in rep.results]
             self._stabilise(node)
             self._announce_execution(node)
@@ -450,6 +498,14 @@ class Engine:
         if not matrix:
             return
         self.trust = dict(codet_rank(matrix, ids).test_trust)
+
+    def _copies(self) -> dict[str, int]:
+        """How many candidates wrote each runnable program (itself and its duplicates)."""
+        copies = {n.id: 1 for n in self.runnable()}
+        for n in self.nodes.values():
+            if n.status == "duplicate" and n.duplicate_of in copies:
+                copies[n.duplicate_of] += 1
+        return copies
 
     def _fully_passing(self, node: Node) -> bool:
         if visible_ratio(node, self.suspect) < 1.0:
@@ -633,22 +689,30 @@ class Engine:
     # ------------------------------------------------------------------ final pick
 
     async def _measure_finalists(self, finalists: list[Node]) -> None:
+        from .batch import batchable, run_batched
+
         tests = list(self.problem.visible_tests) + list(self.generated)
-        for node in finalists:
+
+        async def measure(node: Node) -> None:
             if node.code_hash in self.recorded or not tests or self._timed_with.get(node.code_hash) == len(tests):
-                continue
-            rep = await self.ctx.execute(self.problem.job(node.code, tests=tests, repeat=self.config.repeat_final))
+                return
+            if batchable(self.problem, tests):  # a cost, not verdicts: every assert in one process
+                rep = await run_batched(self.ctx, self.problem, node.code, tests, repeat=self.config.repeat_final)
+            else:
+                rep = await self.ctx.execute(self.problem.job(node.code, tests=tests, repeat=self.config.repeat_final))
             total = rep.cpu_ms_total()
             if total is not None and rep.compile_error is None:
                 node.final_cpu_ms = total
                 self._timed_with[node.code_hash] = len(tests)
 
+        await asyncio.gather(*(measure(n) for n in finalists))
+
     def _measure_early(self, node: Node) -> None:
         """A candidate as good as the best so far is timed (and its complexity estimated) right
         away, in the background: the sandbox works while the model writes the next candidates,
         instead of after the last one."""
-        if not node.runnable or node.execution.compile_error or self.config.method == "cot":
-            return
+        if not node.runnable or node.execution.compile_error or self.config.method == "cot" or self._ranking_given:
+            return  # (ranking given programs: no model runs meanwhile, the leading group is timed at the end)
         ratio = visible_ratio(node, self.suspect)
         # timing breaks ties among candidates that pass something; complexity is worth knowing only
         # for a program that passes every visible test
@@ -702,17 +766,29 @@ class Engine:
             n.outcome_score = outcome_score(n, self.suspect)
             if n.code_hash in self.recorded:  # replaying: the recorded cost orders exactly as before
                 n.final_cpu_ms = self.recorded[n.code_hash]
+        copies = self._copies()
+        self.agreement = agreement_scores(runnable, self.suspect, [t.name for t in self.generated], copies)
         if runnable:
-            order = sorted(runnable, key=lambda n: beam_key(n, self.suspect, self.trust), reverse=True)
+            # the finalists come from an order without timings (a replay picks the same ones): the
+            # leading group's programs, most often written first; timed only when there are two
+            def untimed(n: Node) -> tuple:
+                return final_key(n, self.suspect, self.agreement, copies)[:4] + (node_index(n),)
+
+            order = sorted(runnable, key=untimed)
             top = visible_ratio(order[0], self.suspect)
-            finalists = [n for n in order if visible_ratio(n, self.suspect) == top][: self.config.finalists]
-            if top > 0:
+            finalists = [n for n in order if untimed(n)[:3] == untimed(order[0])[:3]][: self.config.finalists]
+            chosen = {n.id for n in finalists}
+
+            def key(n: Node) -> tuple:
+                return final_key(n, self.suspect, self.agreement, copies, chosen)
+
+            if top > 0 and len(finalists) > 1:
                 await self._measure_finalists(finalists)
             for n in runnable:  # every cost the ranking used goes into the trace
                 cost = n.final_cpu_ms if n.final_cpu_ms is not None else n.execution.cpu_ms
                 if cost is not None:
                     self.measured[n.code_hash] = cost
-            ranking_nodes = sorted(runnable, key=lambda n: final_key(n, self.suspect, self.trust))
+            ranking_nodes = sorted(runnable, key=key)
             if self.config.complexity and ranking_nodes and ranking_nodes[0].complexity is None \
                     and visible_ratio(ranking_nodes[0], self.suspect) == 1.0:
                 await self._estimate_complexity(ranking_nodes[0])
