@@ -156,7 +156,11 @@ def test_a_solution_cannot_run_code_in_the_evaluator_through_its_answers(sandbox
 def test_a_test_timing_a_call_sees_the_solution_time_not_the_pipe(sandbox):
     # LBPP asserts a call takes under 100 us: the process boundary must not count, the work must
     fast = "def f(n):\n    return n * 2\n"
-    ok(sandbox, fast, "import time\nt = time.time()\nr = f(21)\nassert time.time() - t < 1e-4\nassert r == 42")
+    # a wall clock on a busy machine can lose the CPU between any two lines: one of a few tries
+    # must see the call as the work it is
+    tries = run(sandbox, fast, *["import time\nt = time.time()\nr = f(21)\nassert time.time() - t < 1e-4\n"
+                                 "assert r == 42"] * 5)
+    assert Verdict.AC in [r.verdict for r in tries], [(r.verdict, r.detail) for r in tries]
     slow = ("import sys\n"
             "h = sys.modules.get('orps_harness')\n"
             "if h is not None:\n    h._REAL_CLOCK = lambda: 0.0  # claims its work took no time\n"
