@@ -193,53 +193,101 @@ def _ll_handled(abi: int) -> int:
     return bits
 
 
-def confine_paths(abi: int, hide: str, writable: list[str]) -> None:
-    """Landlock: this process keeps reading what it could read, except anything under `hide` (the
-    sandbox's work root: other tests' boxes and the evaluator's files), and writes only beneath
-    `writable` (and /dev's devices). Applies to it and everything it starts; cannot be undone."""
+class Confinement:
+    """Landlock rulesets for candidates: a process keeps reading what it could read, except
+    anything under `hide` (the sandbox's work root: other tests' boxes and the evaluator's files),
+    and writes only beneath `writable` and its test's box (and /dev's devices). Applies to it and
+    everything it starts; cannot be undone.
+
+    The launcher builds the ruleset once (listing / and the way to `hide` is most of the cost) and
+    adds each test's box before it forks the test; the child restricts itself with it and closes
+    it before any of the program runs. Boxes of earlier tests stay in the ruleset: they are
+    deleted directories by then, which no path reaches and nothing can be created in. The ruleset
+    is rebuilt now and then so that it does not grow without bound."""
+
+    REBUILD_AFTER = 256
+
+    def __init__(self):
+        self.key = None
+        self.fd = -1
+        self.boxes = 0
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+        self.fd, self.key = -1, None
+
+    def for_box(self, abi: int, hide: str, writable: list[str], box: str) -> int:
+        """The ruleset fd (the launcher's) that lets a child write `box`."""
+        key = (abi, hide, tuple(writable))
+        if key != self.key or self.boxes >= self.REBUILD_AFTER:
+            self.close()
+            self.fd = self._base(abi, hide, writable)
+            self.key, self.boxes = key, 0
+        self._grant(box, _ll_handled(abi))
+        self.boxes += 1
+        return self.fd
+
+    def _grant(self, path: str, rights: int) -> None:
+        import ctypes
+        libc = _libc_handle()
+        handled = _ll_handled(self.key[0]) if self.key else rights
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            if not os.path.isdir(path):
+                rights &= _LL_FILE_RIGHTS
+            rule = struct.pack("<Qi", rights & handled, fd)
+            if libc.syscall(ctypes.c_long(_LL_ADD), ctypes.c_int(self.fd), ctypes.c_int(1),
+                            ctypes.c_char_p(rule), ctypes.c_uint32(0)) < 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+        finally:
+            os.close(fd)
+
+    def _base(self, abi: int, hide: str, writable: list[str]) -> int:
+        import ctypes
+        libc = _libc_handle()
+        libc.syscall.restype = ctypes.c_long
+        handled = _ll_handled(abi)
+        attr = struct.pack("<Q", handled)
+        ruleset = libc.syscall(ctypes.c_long(_LL_CREATE), ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)),
+                               ctypes.c_uint32(0))
+        if ruleset < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+        self.fd, self.key = ruleset, (abi, hide, tuple(writable))
+        try:
+            # read: every entry of "/" and of each directory on the way to `hide`, but that way itself
+            hide = os.path.abspath(hide)
+            parent = "/"
+            for part in [p for p in hide.split("/") if p] + [None]:
+                try:
+                    entries = os.listdir(parent)
+                except OSError:
+                    entries = []
+                for name in entries:
+                    if name != part:
+                        self._grant(os.path.join(parent, name), _LL_READ)
+                if part is None:
+                    break
+                parent = os.path.join(parent, part)
+            if os.path.isdir("/dev"):
+                self._grant("/dev", _LL_READ | (1 << 1) | (1 << 14) | (1 << 15))
+            for path in writable:
+                self._grant(path, handled)
+        except BaseException:
+            self.close()
+            raise
+        return ruleset
+
+
+def restrict_self(ruleset: int) -> None:
+    """Apply a Landlock ruleset to this process (and what it starts), then close it: the program
+    must not be able to add rules to the ruleset later tests get."""
     import ctypes
     libc = _libc_handle()
-    libc.syscall.restype = ctypes.c_long
-    handled = _ll_handled(abi)
-    attr = struct.pack("<Q", handled)
-    ruleset = libc.syscall(ctypes.c_long(_LL_CREATE), ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)),
-                           ctypes.c_uint32(0))
-    if ruleset < 0:
-        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
     try:
-        def grant(path: str, rights: int) -> None:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                return
-            try:
-                if not os.path.isdir(path):
-                    rights &= _LL_FILE_RIGHTS
-                rule = struct.pack("<Qi", rights & handled, fd)
-                if libc.syscall(ctypes.c_long(_LL_ADD), ctypes.c_int(ruleset), ctypes.c_int(1),
-                                ctypes.c_char_p(rule), ctypes.c_uint32(0)) < 0:
-                    raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
-            finally:
-                os.close(fd)
-
-        # read: every entry of "/" and of each directory on the way to `hide`, but that way itself
-        hide = os.path.abspath(hide)
-        parent = "/"
-        for part in [p for p in hide.split("/") if p] + [None]:
-            try:
-                entries = os.listdir(parent)
-            except OSError:
-                entries = []
-            for name in entries:
-                if name != part:
-                    grant(os.path.join(parent, name), _LL_READ)
-            if part is None:
-                break
-            parent = os.path.join(parent, part)
-        if os.path.isdir("/dev"):
-            grant("/dev", _LL_READ | (1 << 1) | (1 << 14) | (1 << 15))
-        for path in writable:
-            grant(path, handled)
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
         if libc.syscall(ctypes.c_long(_LL_RESTRICT), ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:
@@ -535,6 +583,7 @@ class Launcher:
         signal.set_wakeup_fd(w)
         self.config: dict = {}
         self.compiled: dict = {}
+        self.confinement = Confinement()
         self._buf = bytearray()
 
     def recv(self):
@@ -596,6 +645,9 @@ class Launcher:
         profile = (self.config.get("seccomp") or {}).get(msg.get("profile") or "noproc")
         solution = self._code(msg) if mode in ("stdio", "function") else None
         traced = mode == "exec" and self.ptrace_ok
+        confine = msg.get("landlock")
+        ruleset = (self.confinement.for_box(confine["abi"], confine["hide"], confine["writable"], msg["box"])
+                   if confine else -1)
         go_r = go_w = ready_r = ready_w = None
         if self.perf.available or traced:
             go_r, go_w = os.pipe()
@@ -614,7 +666,7 @@ class Launcher:
                     _prctl(PR_SET_DUMPABLE, 1)
                     os.write(ready_w, b"r")
                     os.close(ready_w)
-                code = self._child(msg, fds, solution, profile, go_r)
+                code = self._child(msg, fds, solution, profile, go_r, ruleset)
             except BaseException:
                 code = 71
                 try:
@@ -650,7 +702,9 @@ class Launcher:
         res["instructions"] = PerfCounter.read(counter)
         self.send({"type": "exited", "pid": pid, **res})
 
-    def _child(self, msg, fds, solution, profile, go_r) -> int:
+    def _child(self, msg, fds, solution, profile, go_r, ruleset: int = -1) -> int:
+        if ruleset >= 0:  # first: nothing of the test runs before it is confined
+            restrict_self(ruleset)
         signal.set_wakeup_fd(-1)
         os.setsid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -682,9 +736,6 @@ class Launcher:
         if msg.get("sanitized"):
             os.environ["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=86"
             os.environ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=86"
-        confine = msg.get("landlock")
-        if confine:
-            confine_paths(confine["abi"], confine["hide"], [box, *confine["writable"]])
         if profile is not None:
             install_filter(profile, os.getpid())
         if mode == "exec":  # a compiled program or another interpreter, from the box
