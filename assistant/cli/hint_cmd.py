@@ -196,7 +196,7 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
 
     if problem_spec is None and tests_spec is None:
         raise UserError("no problem given: pass --problem PROBLEM (with tests), or a statement with --tests FILE")
-    source = read_solution(program)
+    source = read_solution(program, "orps hint")
     overrides = {"max_tutor_calls": max_calls} if max_calls else {}
     config = HintConfig(max_level=level, k=k, seed=seed, **overrides)
     with cli_sandbox(sandbox_choice) as sb:
