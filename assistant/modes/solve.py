@@ -125,6 +125,7 @@ def candidate_rows(result: SearchResult) -> list[dict[str, Any]]:
             "critic_score": n.critique.score if n.critique else None,
             "critique": n.critique.summary(200) if n.critique else "",
             "compile_error": ex.compile_error,
+            "language": n.language,
             "code": n.code,
         })
     return rows
@@ -137,6 +138,7 @@ def result_json(result: SearchResult, out: Path | None, trace: Path | None) -> d
         "schema": 1,
         "problem": result.problem_id,
         "method": result.method,
+        "language": result.language,
         "model": result.model,
         "model_can_chat": result.can_chat,
         "unverified": result.unverified,
