@@ -68,6 +68,20 @@ def check_kind(problem: Problem, lang: Language, what: str) -> None:
                         f"function); {lang.name} solves stdin/stdout problems only, use Python")
 
 
+def for_problem(problem: Problem, lang: str | None, default: str = "python") -> Problem:
+    """The problem with the language its candidates are written in: `lang` (--lang), else the
+    configured default. A function problem is Python only: --lang cpp on one is a one-line error;
+    the configured default does not apply to it (it stays Python)."""
+    if lang is not None:
+        language = resolve(lang)
+        check_kind(problem, language, f"--lang {lang}")
+    else:
+        language = resolve(default, "language")
+        if problem.kind not in language.kinds:
+            return problem
+    return problem.model_copy(update={"language": language.id})
+
+
 def fence(lang_id: str) -> str:
     """The code-fence name a prompt shows this language's programs in."""
     from sandbox.languages import language

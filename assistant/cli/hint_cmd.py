@@ -185,6 +185,9 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
     by level (nudge, concept, location, partial code) without quoting the fix, and each one is
     kept only if a student model repairs the program more often with it than without.
 
+    hint works on Python programs only (a .cpp or .c file is refused in one line; `orps judge`
+    runs C and C++ solutions, `orps solve --lang cpp` writes them).
+
     Exit status: 0 when hints are shown or the program already passes, 1 when no hint survived,
     2 for bad input (missing files, no tests, a model or sandbox that cannot start).
     """

@@ -181,12 +181,13 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
 
     from ..config import load_settings
     from ..engine.search import SearchConfig
+    from ..languages import for_problem
     from ..modes.solve import default_trace_path, result_json, solve
     from ..problems import load_problem
 
     prob = apply_judging_options(load_problem(problem), time_limit, memory_limit, checker, checker_style)
     settings = load_settings()
-    prob = for_language(prob, lang, settings.language)
+    prob = for_problem(prob, lang, settings.language)
     overrides = {k: v for k, v in dict(method=method, max_calls=max_calls, max_tokens=max_tokens, max_wall_s=max_wall_s,
                                         rounds=rounds, beam=beam, initial=initial, parallel=parallel,
                                         seed=seed).items() if v is not None}
@@ -231,22 +232,6 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
 def language_name(key: str) -> str:
     from sandbox.languages import language
     return language(key).name
-
-
-def for_language(problem, lang: str | None, default: str = "python"):
-    """The problem with the language its candidates are written in: --lang, else the config's
-    default. A function problem is Python only: --lang cpp on one is a one-line error; the
-    config's default does not apply to it (it stays Python)."""
-    from ..languages import check_kind, resolve
-
-    if lang is not None:
-        language = resolve(lang)
-        check_kind(problem, language, f"--lang {lang}")
-    else:
-        language = resolve(default, "language")
-        if problem.kind not in language.kinds:
-            return problem
-    return problem.model_copy(update={"language": language.id})
 
 
 def pick_passes(result) -> bool:

@@ -78,6 +78,7 @@ async def _run(problem, model, sandbox, config, on_event, trace, stream, control
     writer = None
     if trace is not None:
         writer = TraceWriter(trace, options={"problem": problem.id, "problem_source": problem.source,
+                                             "language": problem.language,
                                              "config": config.model_dump(mode="json"),
                                              "sandbox": sandbox.name, "sandbox_image": sandbox.image_id})
         model = RecordingModel(model, writer)
