@@ -171,6 +171,8 @@ class Sandbox:
             extra["language"] = {"id": lang.id, "source": lang.source, "binary": lang.binary,
                                  "compile": command, "run": lang.run, "warm": lang.warm}
             extra["sanitize"] = job.sanitize
+            if job.collect:
+                extra["collect"] = job.collect
             if command is not None:
                 key = hashlib.sha256(json.dumps([command, job.source]).encode("utf-8", "surrogatepass")).hexdigest()
                 if key in self._binaries:

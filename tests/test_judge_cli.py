@@ -430,8 +430,9 @@ def test_a_checker_from_the_command_line(tmp_path):
     code, doc = judge_json(src, "-p", str(d.parent), "--sandbox", "local", "--checker", str(validator),
                            "--checker-style", "kattis")
     assert [r["verdict"] for r in doc["results"]] == ["AC", "WA"] and "not 7" in doc["results"][1]["detail"]
+    (tmp_path / "check.java").write_text("class Check {}\n")
     for bad, message in ((str(tmp_path / "missing.py"), "missing.py: no such file"),
-                         (str(tmp_path / "check.cpp"), "only Python checkers (.py)")):
+                         (str(tmp_path / "check.java"), "no language for .java files")):
         result = judge(src, "-p", str(d.parent), "--checker", bad)
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     result = judge(src, "-p", f"{DATASET}#fx/inc", "--checker", str(checker))

@@ -137,3 +137,54 @@ def test_function_problems_refuse_cpp_in_one_line(tmp_path):
     result = judge(write(tmp_path, TWO_SUM_CPP), "-p", f"{FIXTURES / 'dataset.jsonl'}#fx/inc")
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and "function problem" in lines[0], result.output
+
+
+PAIR_TESTLIB = r"""#include <bits/stdc++.h>
+int main(int argc, char **argv) {
+    if (argc < 4) return 3;
+    std::ifstream in(argv[1]), out(argv[2]);
+    long long n, a, b;
+    in >> n;
+    if (!(out >> a >> b)) { fprintf(stderr, "expected two numbers\n"); return 1; }
+    if (a + b != n) { fprintf(stderr, "%lld + %lld is not %lld\n", a, b, n); return 1; }
+    return 0;
+}
+"""
+PAIR_KATTIS = r"""#include <bits/stdc++.h>
+int main(int argc, char **argv) {
+    std::ifstream in(argv[1]);
+    std::string dir = argv[3];
+    long long n, a, b; in >> n;
+    std::ofstream msg(dir + "judgemessage.txt");
+    if (!(std::cin >> a >> b) || a + b != n) { msg << "not a pair summing to " << n << "\n"; return 43; }
+    return 42;
+}
+"""
+
+
+def _pair_problem(tmp_path: Path) -> str:
+    d = tmp_path / "pair" / "test"
+    d.mkdir(parents=True)
+    for name, n, answer in (("a", 10, "5 5"), ("b", 7, "3 4"), ("c", 9, "4 5")):
+        (d / f"{name}.in").write_text(f"{n}\n")
+        (d / f"{name}.out").write_text(f"{answer}\n")
+    return str(d.parent)
+
+
+def test_a_cpp_checker_testlib_and_kattis(tmp_path):
+    problem = _pair_problem(tmp_path)
+    src = write(tmp_path, "n = int(input())\nprint(1, n - 1 if n != 7 else n)\n", "sol.py")
+    for body, style, message in ((PAIR_TESTLIB, "testlib", "1 + 7 is not 7"),
+                                 (PAIR_KATTIS, "kattis", "not a pair summing to 7")):
+        checker = write(tmp_path, body, f"check_{style}.cpp")
+        code, doc = judge_json(src, "-p", problem, "--sandbox", "local", "--checker", checker,
+                               "--checker-style", style)
+        assert code == 1 and [r["verdict"] for r in doc["results"]] == ["AC", "WA", "AC"], doc
+        assert [r["rule"] for r in doc["results"]] == ["checker"] * 3
+        assert message in doc["results"][1]["detail"], doc["results"][1]
+    # a checker that does not compile is the checker's error, in one line
+    broken = write(tmp_path, "int main( {\n", "broken.cpp")
+    result = judge(src, "-p", problem, "--sandbox", "local", "--checker", broken)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert any("does not compile" in ln for ln in lines + result.stdout.splitlines()), result.output
