@@ -244,3 +244,17 @@ def test_lang_errors_are_one_line(tmp_path, monkeypatch):
         assert all(w in lines[0] for w in words), lines
     result, _ = _cli([TWO_SUM], tmp_path, monkeypatch, config='language = "cobol"\n')
     assert result.exit_code == 2 and "invalid setting language" in result.output
+
+
+@needs_gpp
+async def test_a_completion_model_continues_a_cpp_program(local_sandbox):
+    body = CORRECT.split("int main() {\n", 1)[1]
+    model = ScriptedModel(responses=[body + "\n// Example usage: none\n", "    puts(\"1 2\");\n}\n"], can_chat=False)
+    problem = load_problem(TWO_SUM).model_copy(update={"language": "cpp"})
+    config = SearchConfig(max_calls=2, generated_tests=False, complexity=False, repeat_final=1)
+    result = await solve(problem, model, local_sandbox, config)
+    prompt = model.requests[0].prompt
+    assert prompt.rstrip().endswith("cin.tie(nullptr);") and "// Complete C++17 solution" in prompt
+    best = result.best
+    assert best.language == "cpp" and best.execution.passed == 3, [n.invalid_reason for n in result.nodes]
+    assert best.code.startswith("#include <bits/stdc++.h>") and "Example usage" not in best.code

@@ -132,7 +132,7 @@ def completion_prompt(problem: Problem, strategy_text: str) -> tuple[str, str]:
     if _compiled(problem):  # the program starts at its first #include
         prompt = render_for("completion_stdio", problem.language,
                             statement_comment=_as_comment(problem.statement, marker="//"), strategy=strategy_text)
-        return prompt, prompt[prompt.index("#include"):]
+        return prompt, prompt[prompt.index("\n#include") + 1:]
     prompt = render("completion_stdio", statement_comment=_as_comment(problem.statement), strategy=strategy_text)
     code_prefix = prompt[prompt.index("import sys"):]
     return prompt, code_prefix
