@@ -199,7 +199,9 @@ def _run_compiled(run: Callable[[Job], ExecutionReport], job: Job, tests_by_inde
                     limits=CHECKER_LIMITS, collect=["feedback/judgemessage.txt", "feedback/teammessage.txt"])
         report = run(check)
         if report.compile_error:
-            raise SandboxError(f"{who} does not compile: {report.compile_error.splitlines()[0]}")
+            from .languages import language as lookup
+            first = report.compile_error.splitlines()[0].replace(lookup(language).source, name or "checker")
+            raise SandboxError(f"{who} does not compile: {first}")
         where = f"{who} failed on test {test.name or i + 1}"
         if not report.results:
             raise SandboxError(f"{where}: {report.sandbox_error or 'the sandbox lost it'}")

@@ -182,12 +182,38 @@ async def test_counterexample_and_complexity_for_a_cpp_candidate_with_a_cpp_brut
     model = ScriptedModel(handler=handler)
     config = SearchConfig(initial=1, beam=1, branching=1, rounds=2, max_generated_tests=6, repeat_final=1,
                           max_calls=12, adaptive=False)
-    result = await solve(problem, model, local_sandbox, config)
+    sandbox = Recording(local_sandbox)
+    result = await solve(problem, model, sandbox, config)
     assert result.counterexamples, result.notices
     assert result.counterexamples[0]["node_id"] == "n0"
     best = result.best
     assert "unordered_map" in best.code and best.language == "cpp"
-    assert best.complexity, result.notices  # measured on the compiled program
+    # the brute force ran as C++, the candidates too, and the complexity ladder measured the
+    # compiled pick (its label needs clean timings: on a loaded machine the fit may not tell)
+    brute = [j for j in sandbox.jobs if j.source == BRUTE_CPP]
+    assert brute and all(j.language == "cpp" for j in brute)
+    ladder = [j for j in sandbox.jobs if j.tests and j.tests[0].name.startswith("n=")]
+    assert ladder and all(j.language == "cpp" for j in ladder), result.notices
+    assert any(j.source == best.code for j in ladder)
+    assert all(j.language == "python" for j in sandbox.jobs if j.source == GENERATOR)
+
+
+class Recording:
+    """The sandbox, with every job it was given kept."""
+
+    def __init__(self, inner):
+        self.inner, self.jobs = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def run(self, job, *args, **kw):
+        self.jobs.append(job)
+        return self.inner.run(job, *args, **kw)
+
+    async def arun(self, job, *args, **kw):
+        self.jobs.append(job)
+        return await self.inner.arun(job, *args, **kw)
 
 
 # --------------------------------------------------------------------------- the CLI
