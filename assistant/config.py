@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from sandbox.config import SandboxSettings
@@ -37,8 +37,20 @@ class Settings(BaseSettings):
 
     model: str = Field("embedded", description="model spec: embedded[:PATH.gguf], ollama:NAME, "
                                                 "openai:URL[,URL...]#MODEL, replay:TRACE.jsonl")
+    language: str = Field("python", description="the language `orps solve` (and a Competitive Companion push) "
+                                                "writes: a key of the language table (python, pypy, cpp, c)")
     runs_dir: Path = Field(default_factory=lambda: data_dir() / "runs", description="where run traces go")
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from sandbox.api import SandboxError
+        from sandbox.languages import language
+        try:
+            return language(value).id
+        except SandboxError as exc:
+            raise ValueError(str(exc)) from None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

@@ -59,7 +59,9 @@ class JudgeSpec(BaseModel):
     reals: bool = Field(False, description="every number is real: integer tokens get the tolerance too")
     case_sensitive: bool = True
     space_change_sensitive: bool = Field(False, description="tokens: whitespace must match exactly too")
-    checker: str | None = Field(None, description="source of a Python checker program")
+    checker: str | None = Field(None, description="source of a checker program")
+    checker_language: str = Field("python", description="the checker's language (a key of the language table); "
+                                                         "a compiled checker is built once, like a solution")
     checker_style: Literal["testlib", "kattis"] = Field(
         "testlib", description="testlib: argv input output answer, exit 0 = accepted; kattis: argv input "
                                "answer feedback_dir [flags], output on stdin, exit 42 = accepted, 43 = wrong")

@@ -10,10 +10,14 @@ Two calling conventions, the ones problem packages use:
            validators): exit 42 accepted, 43 wrong answer, anything else a judge error. Its
            message is in feedback_dir/judgemessage.txt (and teammessage.txt).
 
-Checkers are Python programs for now. Every test whose program exited cleanly is checked in one
-sandbox job: each checker run is a test of that job, whose stdin carries the files it needs; a
-small wrapper writes them, calls the checker the way its convention says and reports the
-checker's exit status and messages as one JSON line on a stdout the checker cannot write to.
+A Python checker checks every test whose program exited cleanly in one sandbox job: each
+checker run is a test of that job, whose stdin carries the files it needs; a small wrapper writes
+them, calls the checker the way its convention says and reports the checker's exit status and
+messages as one JSON line on a stdout the checker cannot write to.
+
+A checker in another language of the table (C++, C) is built once in the sandbox, like a
+solution (a compile error is the checker's, named as such), and runs as the language runs a
+program, once per checked test, with the files in its work dir and the convention's arguments.
 """
 
 from __future__ import annotations
@@ -123,13 +127,16 @@ def run_checker(run: Callable[[Job], ExecutionReport], job: Job,
     """Check (with `run`, the sandbox's) every test of `job` whose program exited cleanly with its judge's checker; a checker
     that fails (crashes, times out, exits with a code its convention does not know) is a
     SandboxError naming the checker and the test."""
-    groups: dict[tuple[str, str, str], list[tuple[int, JudgeSpec]]] = {}
+    groups: dict[tuple[str, str, str, str], list[tuple[int, JudgeSpec]]] = {}
     for i, msg in sorted(tests_by_index.items()):
         spec = job.tests[i].judge or job.judge
         if spec.checker and _needs_check(msg):
-            groups.setdefault((spec.checker, spec.checker_style, spec.checker_name), []).append((i, spec))
+            groups.setdefault((spec.checker, spec.checker_style, spec.checker_name, spec.checker_language), []).append((i, spec))
     verdicts: dict[int, tuple[bool, str]] = {}
-    for (source, style, name), members in groups.items():
+    for (source, style, name, language), members in groups.items():
+        if language not in ("python", "pypy"):
+            verdicts.update(_run_compiled(run, job, tests_by_index, members, source, style, name, language))
+            continue
         tests = []
         for i, spec in members:
             test = job.tests[i]
@@ -167,6 +174,45 @@ def run_checker(run: Callable[[Job], ExecutionReport], job: Job,
             verdicts[i] = outcome
         if len(report.results) < len(members):
             raise SandboxError(f"{who} did not run on every test: {report.sandbox_error or 'the sandbox lost it'}")
+    return verdicts
+
+
+def _run_compiled(run: Callable[[Job], ExecutionReport], job: Job, tests_by_index: dict[int, dict],
+                  members: list[tuple[int, JudgeSpec]], source: str, style: str, name: str,
+                  language: str) -> dict[int, tuple[bool, str]]:
+    """A compiled checker: one run per test (its files differ), the build cached across them."""
+    who = f"the checker{f' ({name})' if name else ''}"
+    verdicts: dict[int, tuple[bool, str]] = {}
+    for i, spec in members:
+        test = job.tests[i]
+        output = tests_by_index[i]["runs"][0].get("stdout") or ""
+        files = {"input.txt": test.input or "", "answer.txt": test.output or ""}
+        if style == "kattis":  # output on stdin; messages in the feedback directory
+            files["feedback/judgemessage.txt"] = ""
+            files["feedback/teammessage.txt"] = ""
+            case = TestCase(name=test.name, input=output,
+                            argv=["input.txt", "answer.txt", "feedback/", *spec.checker_flags])
+        else:
+            files["output.txt"] = output
+            case = TestCase(name=test.name, input="", argv=["input.txt", "output.txt", "answer.txt"])
+        check = Job(kind="stdio", language=language, source=source, tests=[case], files=files,
+                    limits=CHECKER_LIMITS, collect=["feedback/judgemessage.txt", "feedback/teammessage.txt"])
+        report = run(check)
+        if report.compile_error:
+            from .languages import language as lookup
+            first = report.compile_error.splitlines()[0].replace(lookup(language).source, name or "checker")
+            raise SandboxError(f"{who} does not compile: {first}")
+        where = f"{who} failed on test {test.name or i + 1}"
+        if not report.results:
+            raise SandboxError(f"{where}: {report.sandbox_error or 'the sandbox lost it'}")
+        r = report.results[0]
+        if r.signal or r.verdict.value in ("TLE", "MLE", "OLE"):
+            raise SandboxError(f"{where}: {r.detail or r.verdict.value}")
+        outcome = interpret(style, (r.exit_code or 0) & 0xFF, r.stdout, r.stderr,
+                            r.files.get("feedback/judgemessage.txt", ""), r.files.get("feedback/teammessage.txt", ""))
+        if isinstance(outcome, str):
+            raise SandboxError(f"{where}: {outcome}")
+        verdicts[i] = outcome
     return verdicts
 
 

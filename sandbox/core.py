@@ -111,6 +111,9 @@ class Sandbox:
                 report.compile_cached = bool(msg.get("cached"))
                 if msg.get("binary"):
                     self._binaries[msg["key"]] = msg["binary"]
+                    if job.language != "python":
+                        from . import buildcache
+                        buildcache.store(msg["key"], self._toolchain(job), msg["binary"])
                     while len(self._binaries) > 64:
                         self._binaries.pop(next(iter(self._binaries)))
             elif kind == "compile_error":
@@ -171,8 +174,15 @@ class Sandbox:
             extra["language"] = {"id": lang.id, "source": lang.source, "binary": lang.binary,
                                  "compile": command, "run": lang.run, "warm": lang.warm}
             extra["sanitize"] = job.sanitize
+            if job.collect:
+                extra["collect"] = job.collect
             if command is not None:
                 key = hashlib.sha256(json.dumps([command, job.source]).encode("utf-8", "surrogatepass")).hexdigest()
+                if key not in self._binaries:  # built by an earlier run?
+                    from . import buildcache
+                    found = buildcache.load(key, self._toolchain(job))
+                    if found is not None:
+                        self._binaries[key] = found
                 if key in self._binaries:
                     extra["binary"] = self._binaries[key]
                 extra["return_binary"] = True
@@ -196,6 +206,12 @@ class Sandbox:
             # a function test only needs the start of what the program printed
             "stdout_return_bytes": {"stdio": job.limits.output_bytes, "command": 1 << 20}.get(job.kind, 4096),
         }
+
+    def _toolchain(self, job: Job) -> str:
+        from . import buildcache
+        from .languages import language
+        lang = language(job.language)
+        return buildcache.toolchain(self.name, self.image_id, (lang.compile or [""])[0])
 
     def _run_checker(self, job: Job, tests_by_index: dict[int, dict]) -> dict[int, tuple[bool, str]]:
         """Run the problem's checker (itself sandboxed) on each test whose program exited cleanly."""

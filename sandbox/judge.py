@@ -157,10 +157,10 @@ def classify(kind: str, raw: dict, test: TestCase, limits: Limits, spec: JudgeSp
             result.verdict, result.detail = limit
             return result
 
+    result.files = run.get("collected") or {}
     if kind == "function":
         _classify_function(run, result, limits)
     elif kind == "command":
-        result.files = run.get("collected") or {}
         code = run.get("exit_code")
         result.verdict = Verdict.AC if code == 0 else Verdict.WA
         result.detail = "" if code == 0 else f"exit code {code}"

@@ -1287,8 +1287,8 @@ class Runner:
                 continue
             limits = test.get("limits") or job["limits"]
             codes = {"setup": setup_code, "test": None, "argv": test.get("argv") or job.get("argv")}
-            if mode == "exec":
-                codes["argv"] = codes_argv
+            if mode == "exec":  # the language's run command, then the test's own arguments (a checker's files)
+                codes["argv"] = list(codes_argv) + list(test.get("argv") or [])
             if mode == "function":
                 try:
                     codes["test"] = harness.compile_test(test["code"], "<test>")

@@ -41,6 +41,19 @@ def docker_ready(image: str = "orps-sandbox") -> str | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _build_cache(tmp_path_factory):
+    """Builds of compiled programs go to a cache of this session's own (first builds are real)."""
+    import os
+    old = os.environ.get("ORPS_BUILD_CACHE")
+    os.environ["ORPS_BUILD_CACHE"] = str(tmp_path_factory.mktemp("builds"))
+    yield
+    if old is None:
+        os.environ.pop("ORPS_BUILD_CACHE", None)
+    else:
+        os.environ["ORPS_BUILD_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def local_sandbox():
     from sandbox.local_backend import LocalBackend

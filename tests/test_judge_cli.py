@@ -20,8 +20,8 @@ DATASET = str(FIXTURES / "dataset.jsonl")
 
 skip_without_datasets = pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets is not beside the checkout")
 
-JSON_KEYS = {"problem", "solution", "backend", "judge", "passed", "total", "all_passed", "compile_error",
-             "sandbox_error", "repeat", "results"}
+JSON_KEYS = {"problem", "solution", "language", "backend", "judge", "passed", "total", "all_passed",
+             "compile_error", "compile_ms", "compile_cached", "sandbox_error", "repeat", "results"}
 RESULT_KEYS = {"name", "verdict", "rule", "cpu_ms", "wall_ms", "peak_rss_kb", "time_limit_s", "memory_limit_mb",
                "detail", "expected", "actual", "mismatch", "error_type"}
 
@@ -203,9 +203,20 @@ def test_solution_not_utf8(tmp_path):
     _one_line_error(judge(str(path), "-p", str(EXAMPLES / "two-sum"), "--sandbox", "local"), "latin.py", "not UTF-8")
 
 
-def test_solution_in_another_language(tmp_path):
-    _one_line_error(judge(solution(tmp_path, "int main() {}\n", "a.cpp"), "-p", str(EXAMPLES / "two-sum")),
-                    "a.cpp", "only Python")
+def test_solution_in_a_language_orps_does_not_know(tmp_path):
+    _one_line_error(judge(solution(tmp_path, "class A {}\n", "A.java"), "-p", str(EXAMPLES / "two-sum")),
+                    "A.java", "no language for .java files", "python, pypy, cpp, c", "--lang")
+    _one_line_error(judge(solution(tmp_path, "print(1)\n"), "-p", str(EXAMPLES / "two-sum"), "--lang", "cobol"),
+                    "--lang cobol", "unknown language", "cpp")
+
+
+def test_a_compiled_binary_is_not_a_solution(tmp_path):
+    path = tmp_path / "a.out"
+    path.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(64))
+    _one_line_error(judge(str(path), "-p", str(EXAMPLES / "two-sum")), "a.out", "ELF executable", "source file")
+    blob = tmp_path / "sol.cpp"
+    blob.write_bytes(b"int main() {}\x00\x00\x01")
+    _one_line_error(judge(str(blob), "-p", str(EXAMPLES / "two-sum")), "sol.cpp", "binary data")
 
 
 def test_problem_without_tests(tmp_path):
@@ -419,8 +430,9 @@ def test_a_checker_from_the_command_line(tmp_path):
     code, doc = judge_json(src, "-p", str(d.parent), "--sandbox", "local", "--checker", str(validator),
                            "--checker-style", "kattis")
     assert [r["verdict"] for r in doc["results"]] == ["AC", "WA"] and "not 7" in doc["results"][1]["detail"]
+    (tmp_path / "check.java").write_text("class Check {}\n")
     for bad, message in ((str(tmp_path / "missing.py"), "missing.py: no such file"),
-                         (str(tmp_path / "check.cpp"), "only Python checkers (.py)")):
+                         (str(tmp_path / "check.java"), "no language for .java files")):
         result = judge(src, "-p", str(d.parent), "--checker", bad)
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     result = judge(src, "-p", f"{DATASET}#fx/inc", "--checker", str(checker))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -53,6 +54,30 @@ async def test_a_pushed_problem_opens_and_is_solved(tmp_path, local_sandbox):
         assert problem.time_limit_s == 1.5 and problem.memory_limit_mb == 64 and len(problem.visible_tests) == 2
         assert run.state.result.raw.best.execution.passed == 2
         assert any("Competitive Companion: B. Max of Three (2 samples)" in m for m, _ in app.notified)
+
+
+def max_of_three_cpp(req):
+    if req.kind == "chat" and "strict reviewer" in req.messages[0].content:
+        return '{"analysis": "prints the largest", "complexity": "O(1)", "suggestion": "none", "score": 5, "done": true}'
+    assert "C++17" in req.messages[0].content  # the model is asked for C++
+    return ("```cpp\n#include <bits/stdc++.h>\nint main() { long long a, b, c; std::cin >> a >> b >> c;"
+            " std::cout << std::max({a, b, c}) << '\\n'; }\n```\n")
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed on this host")
+async def test_a_push_is_solved_in_the_configured_language(tmp_path, local_sandbox):
+    app = make_app(tmp_path, local_sandbox, handler=max_of_three_cpp, companion_port=0, language="cpp")
+    async with app.run_test(size=(80, 24)) as pilot:
+        status, _ = await asyncio.to_thread(post, app.companion.port, FIXTURE.read_bytes())
+        assert status == 200
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", "the pushed problem's run")
+        await wait_finished(pilot)
+        run = app.screen
+        assert run.job.problem.language == "cpp"
+        best = run.state.result.raw.best
+        assert best.language == "cpp" and best.execution.passed == 2
+        # the code tab highlights it as C++, and saving names it .cpp
+        assert run.job.code(best)[1] == "cpp" and run.job.export(best)[1].endswith(".cpp")
 
 
 async def test_bad_pushes_are_refused_with_the_loaders_message(tmp_path, local_sandbox):

@@ -56,6 +56,7 @@ async def test_the_settings_screen_saves_backend_model_budget_sandbox_and_compan
         screen.query_one("#backend").value = "ollama"
         screen.query_one("#model").value = "qwen2.5-coder:7b"
         screen.query_one("#method").value = "bon"
+        screen.query_one("#language").value = "cpp"
         screen.query_one("#max_calls").value = "12"
         screen.query_one("#max_tokens").value = "9000"
         screen.query_one("#max_wall_s").value = "90"
@@ -68,7 +69,8 @@ async def test_the_settings_screen_saves_backend_model_budget_sandbox_and_compan
         await pilot.pause()
         assert type(app.screen).__name__ == "StartScreen"
         data = tomllib.loads(config_path().read_text())
-        assert data["model"] == "ollama:qwen2.5-coder:7b"
+        assert data["model"] == "ollama:qwen2.5-coder:7b" and data["language"] == "cpp"
+        assert app.settings.language == "cpp"
         assert data["sandbox"] == {"backend": "local"}
         assert data["tui"] == {"method": "bon", "max_calls": 12, "max_tokens": 9000, "max_wall_s": 90.0,
                                "rounds": 1, "beam": 1, "initial": 2, "companion": False,

@@ -59,11 +59,12 @@ def model_factory(handler: Callable = solve_handler) -> Callable[[str], object]:
 
 def make_app(tmp_path: Path, sandbox, *, job=None, handler: Callable = solve_handler, prefs=None,
              companion_port: int | None = None, original: str | None = None, model_factory_=None,
-             sandbox_choice: str | None = None):
+             sandbox_choice: str | None = None, language: str = "python"):
     from tui.app import OrpsApp
     from tui.prefs import TuiPrefs
 
-    settings = Settings(model="scripted", runs_dir=tmp_path / "runs", sandbox={"backend": sandbox_choice or "auto"})
+    settings = Settings(model="scripted", runs_dir=tmp_path / "runs", sandbox={"backend": sandbox_choice or "auto"},
+                        language=language)
     prefs = prefs or TuiPrefs(max_calls=20, rounds=2, beam=1, initial=2)
     app = OrpsApp(settings=settings, prefs=prefs, job=job, model_factory=model_factory_ or model_factory(handler),
                   sandbox=sandbox, companion_port=companion_port, original=original, sandbox_choice=sandbox_choice)

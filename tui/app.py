@@ -185,6 +185,11 @@ class OrpsApp(App):
     def search_config(self) -> SearchConfig:
         return self.prefs.search_config()
 
+    def in_language(self, problem: Problem) -> Problem:
+        """A newly opened problem (a file, a Competitive Companion push) in the configured language."""
+        from assistant.languages import for_problem
+        return for_problem(problem, None, self.settings.language)
+
     def solve(self, problem: Problem, config: SearchConfig | None = None, model_spec: str | None = None,
               label: str = "", trace: bool = True) -> RunScreen | None:
         """Open a run screen solving `problem` (a trace goes to the runs directory)."""
@@ -299,7 +304,7 @@ class OrpsApp(App):
         for screen in self.screen_stack:
             if isinstance(screen, StartScreen):
                 screen.set_path(str(message.path))
-        self.solve(problem)
+        self.solve(self.in_language(problem))
 
     def on_companion_error(self, message: CompanionError) -> None:
         self.notify(message.text, severity="error")

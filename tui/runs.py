@@ -25,6 +25,7 @@ class RecentRun:
     best: str | None
     stop_reason: str
     config: dict[str, Any]   # the SearchConfig the run used (a replay needs the same one)
+    language: str = ""       # the language its candidates were written in ("" in older traces: Python)
 
 
 def _first_and_last_lines(path: Path) -> tuple[str, str]:
@@ -71,7 +72,8 @@ def read_run(path: Path) -> RecentRun | None:
                      model=str(header.get("spec", "?")),
                      candidates=len(result["ranking"]) if isinstance(result.get("ranking"), list) else None,
                      best=result.get("best") or (result["ranking"][0] if result.get("ranking") else None), stop_reason=str(result.get("stop_reason") or "did not finish"),
-                     config=config if isinstance(config, dict) else {})
+                     config=config if isinstance(config, dict) else {},
+                     language=str(opts.get("language") or ""))
 
 
 def recent_runs(runs_dir: Path, limit: int = 50) -> list[RecentRun]:

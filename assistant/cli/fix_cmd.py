@@ -167,6 +167,9 @@ def fix_cmd(args, keyword, model_spec, max_calls, max_wall_s, rounds, initial, b
     REPO defaults to the current directory; TEST_IDs (pytest node ids) or -k narrow which failing
     tests to fix (the whole suite still guards against regressions).
 
+    fix works on Python repositories with pytest suites only (C and C++ are judged and solved by
+    `orps judge` and `orps solve --lang`, not fixed).
+
     Exit status: 0 when the top patch fixes every target with no regressions (or no test fails, or
     --apply succeeded), 1 when no patch does, 2 for bad input.
     """

@@ -185,6 +185,9 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
     by level (nudge, concept, location, partial code) without quoting the fix, and each one is
     kept only if a student model repairs the program more often with it than without.
 
+    hint works on Python programs only (a .cpp or .c file is refused in one line; `orps judge`
+    runs C and C++ solutions, `orps solve --lang cpp` writes them).
+
     Exit status: 0 when hints are shown or the program already passes, 1 when no hint survived,
     2 for bad input (missing files, no tests, a model or sandbox that cannot start).
     """
@@ -196,7 +199,7 @@ def hint_cmd(program, problem_spec, tests_spec, level, model_spec, student_spec,
 
     if problem_spec is None and tests_spec is None:
         raise UserError("no problem given: pass --problem PROBLEM (with tests), or a statement with --tests FILE")
-    source = read_solution(program)
+    source = read_solution(program, "orps hint")
     overrides = {"max_tutor_calls": max_calls} if max_calls else {}
     config = HintConfig(max_level=level, k=k, seed=seed, **overrides)
     with cli_sandbox(sandbox_choice) as sb:

@@ -17,6 +17,7 @@ from .problem_options import apply_judging_options, describe_limits, judging_opt
 from .sandbox_cmd import cli_sandbox, sandbox_option
 
 if TYPE_CHECKING:
+    from sandbox.languages import Language
     from sandbox.api import ExecutionReport, Mismatch, TestCase, TestResult
 
     from ..problems import Problem
@@ -24,13 +25,11 @@ if TYPE_CHECKING:
 VERDICT_STYLE = {"AC": "bold green", "WA": "bold red", "TLE": "bold yellow", "MLE": "bold magenta",
                  "RE": "bold red", "OLE": "bold yellow", "CE": "bold blue"}
 
-# solutions run as Python; these are other languages a user may point us at by mistake
-_OTHER_LANGUAGES = {".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".java", ".kt", ".rs", ".go", ".js", ".ts",
-                    ".cs", ".rb", ".hs", ".ml", ".pas", ".scala", ".swift", ".php"}
 
-
-def read_solution(spec: str) -> str:
-    """The solution's source; a missing, unreadable or non-Python file is a one-line UserError."""
+def read_program(spec: str, lang: str | None = None) -> tuple[str, Language]:
+    """A program's source and its language (--lang, else the file's extension); a missing,
+    unreadable, binary or non-UTF-8 file, or an extension no language claims, is a one-line UserError."""
+    from ..languages import check_binary, for_file
     from ..problems.loaders import read_text
 
     path = Path(spec).expanduser()
@@ -38,9 +37,22 @@ def read_solution(spec: str) -> str:
         raise UserError(f"{spec}: is a directory, not a solution file")
     if not path.exists():
         raise UserError(f"{spec}: no such solution file")
-    if path.suffix.lower() in _OTHER_LANGUAGES:
-        raise UserError(f"{spec}: only Python solutions can be judged (this is a {path.suffix} file)")
-    return read_text(path, spec)
+    try:
+        with path.open("rb") as fh:
+            check_binary(fh.read(8192), spec)
+    except OSError:
+        pass  # read_text names the failure
+    language = for_file(path, spec, lang)
+    return read_text(path, spec), language
+
+
+def read_solution(spec: str, command: str = "this command") -> str:
+    """A Python program's source (fix and hint work on Python only)."""
+    source, language = read_program(spec)
+    if language.id not in ("python", "pypy"):
+        raise UserError(f"{spec}: {command} works on Python programs only (this is {language.name}); "
+                        "`orps judge` and `orps solve --lang` handle other languages")
+    return source
 
 
 def _tests_for(problem: Problem, problem_spec: str, hidden: bool) -> list[TestCase]:
@@ -141,7 +153,7 @@ def _mismatch_json(m: Mismatch | None) -> dict | None:
 
 
 def json_document(problem: Problem, solution: str, report: ExecutionReport, tests: list[TestCase],
-                  filename: str, repeat: int = 1) -> dict:
+                  filename: str, repeat: int = 1, language: str = "python") -> dict:
     from sandbox.compare import describe_rule
 
     def limits(r: TestResult) -> dict:
@@ -151,12 +163,15 @@ def json_document(problem: Problem, solution: str, report: ExecutionReport, test
     return {
         "problem": problem.id,
         "solution": solution,
+        "language": language,
         "backend": report.backend,
         "judge": describe_rule(problem.judge) if problem.kind == "stdio" else None,
         "passed": report.passed,
         "total": report.total,
         "all_passed": report.all_passed,
         "compile_error": report.compile_error,
+        "compile_ms": _round(report.compile_ms),
+        "compile_cached": report.compile_cached,
         "sandbox_error": report.sandbox_error,
         "repeat": repeat,
         "results": [{
@@ -232,6 +247,9 @@ def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase
         summary.append(f" · max CPU {_ms(max(cpu))} ms")
     if mem is not None:
         summary.append(f" · max memory {_mb(mem)} MB")
+    if report.compile_ms is not None:
+        cached = " (cached)" if report.compile_cached else ""
+        summary.append(f" · compiled in {_ms(report.compile_ms)} ms{cached}, not counted in any test")
     summary.append(f" · {report.backend} sandbox")
     if report.compile_error:
         summary.append(" · compile error", style="bold blue")
@@ -248,12 +266,21 @@ def print_report(problem: Problem, report: ExecutionReport, tests: list[TestCase
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the table.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Runs per passing test; CPU time is the median.")
+@click.option("--lang", "lang", default=None, metavar="NAME",
+              help="The solution's language (python, pypy, cpp, c); default: from its file extension.")
+@click.option("--sanitize", is_flag=True,
+              help="Compiled languages: build with address and undefined-behaviour sanitizers (slower; "
+                   "a runtime error says what went wrong).")
 @judging_options
 @sandbox_option
-def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat: int,
-          time_limit: float | None, memory_limit: int | None, checker: str | None, checker_style: str,
-          sandbox_choice: str | None) -> None:
-    """Run the Python SOLUTION on PROBLEM's tests in the sandbox and show a verdict per test.
+def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat: int, lang: str | None,
+          sanitize: bool, time_limit: float | None, memory_limit: int | None, checker: str | None,
+          checker_style: str, sandbox_choice: str | None) -> None:
+    """Run SOLUTION on PROBLEM's tests in the sandbox and show a verdict per test.
+
+    The language comes from the file extension (.py Python, .cpp/.cc C++, .c C; --lang overrides,
+    e.g. --lang pypy). Compiled languages are built once in the sandbox; the build time is shown
+    apart and never counted in a test's time.
 
     Exit status: 0 when every test passes, 1 when any fails, 2 for bad input (missing files, a
     problem without tests, Docker not running with --sandbox docker).
@@ -264,10 +291,15 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
 
     from ..problems import load_problem
 
-    source = read_solution(solution)
+    from ..languages import check_kind
+
+    source, language = read_program(solution, lang)
     problem = apply_judging_options(load_problem(problem_spec), time_limit, memory_limit, checker, checker_style)
+    check_kind(problem, language, solution)
+    if sanitize and not language.compiled:
+        raise UserError(f"--sanitize: {language.name} is not compiled; the sanitizers are for C and C++")
     tests = _tests_for(problem, problem_spec, hidden)
-    job = problem.job(source, tests=tests, repeat=repeat)
+    job = problem.job(source, tests=tests, repeat=repeat, language=language.id, sanitize=sanitize)
     if hidden and not problem.hidden_tests and not as_json:
         err_console.print(f"note: {problem_spec} has no hidden tests; running the visible ones",
                           soft_wrap=True, markup=False)
@@ -278,15 +310,17 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
         if not as_json:
             where = "visible + hidden" if hidden else "visible"
             judged = f"; judged by {describe_rule(problem.judge)}" if problem.kind == "stdio" else ""
+            built = " with sanitizers" if sanitize else ""
             console.print(Text(f"{problem.id}: {len(tests)} {where} tests ({problem.kind}), limits "
-                               f"{describe_limits(problem, tests)}{judged}; {sb.name} sandbox", style="dim"))
+                               f"{describe_limits(problem, tests)}{judged}; {language.name}{built}; "
+                               f"{sb.name} sandbox", style="dim"))
         if not as_json and err_console.is_terminal:
             with err_console.status(f"running {len(tests)} tests..."):
                 report = sb.run(job)
         else:
             report = sb.run(job)
     if as_json:
-        click.echo(json.dumps(json_document(problem, solution, report, tests, job.filename, repeat), indent=2))
+        click.echo(json.dumps(json_document(problem, solution, report, tests, job.filename, repeat, language.id), indent=2))
     else:
         print_report(problem, report, tests, job.filename, repeat)
     sys.exit(0 if report.all_passed else 1)

@@ -21,9 +21,9 @@ memory_limit_option = click.option(
 
 
 checker_option = click.option(
-    "--checker", "checker", default=None, metavar="FILE.py",
-    help="Judge outputs with this Python checker instead of comparing them (testlib convention: "
-         "checker input output answer, exit 0 accepted, 1 wrong).")
+    "--checker", "checker", default=None, metavar="FILE",
+    help="Judge outputs with this checker instead of comparing them: Python, or C++/C (compiled once "
+         "in the sandbox). testlib convention: checker input output answer, exit 0 accepted, 1 wrong.")
 checker_style_option = click.option(
     "--checker-style", type=click.Choice(["testlib", "kattis"]), default="testlib", show_default=True,
     help="kattis: validator input answer feedback_dir < output, exit 42 accepted, 43 wrong.")
@@ -44,13 +44,21 @@ def apply_judging_options(problem: Problem, time_limit: float | None, memory_lim
         raise UserError(f"--checker {checker}: problem {problem.id} is a function problem (its tests are "
                         "asserts); a checker judges stdin/stdout programs")
     path = Path(checker).expanduser()
-    if path.suffix.lower() != ".py":
-        raise UserError(f"--checker {checker}: only Python checkers (.py) can run for now")
     from sandbox.api import JudgeSpec
+    from sandbox.languages import for_filename
 
+    from ..problems.loaders import read_text
     from ..problems.packages import read_checker
-    source = read_checker(path, checker)
-    judge = JudgeSpec(checker=source, checker_style=checker_style, checker_name=checker)
+    lang = for_filename(path.name)
+    if lang is None:
+        from ..languages import supported
+        raise UserError(f"--checker {checker}: no language for {path.suffix or 'extensionless'} files; a checker "
+                        f"is in one of {supported()}")
+    if lang.id == "python":
+        source = read_checker(path, checker)
+    else:  # compiled in the sandbox; a compile error is reported on the first checked test
+        source = read_text(path, checker)
+    judge = JudgeSpec(checker=source, checker_style=checker_style, checker_name=checker, checker_language=lang.id)
     problem = problem.model_copy(update={"judge": judge})
     # the command line's checker judges every test, whatever a test group said before
     problem.visible_tests = [t.model_copy(update={"judge": None}) for t in problem.visible_tests]

@@ -32,15 +32,20 @@ def open_cli_model(spec: str | None):
         raise UserError(str(exc)) from None
 
 
-def output_path(problem_id: str, out: Path | None) -> Path:
-    """Where the best solution goes: --out as given, else a new file that clobbers nothing."""
+def output_path(problem_id: str, out: Path | None, language: str = "python") -> Path:
+    """Where the best solution goes: --out as given, else a new file that clobbers nothing (named
+    with the language's extension)."""
     if out is not None:
         return out
+    from sandbox.languages import language as lookup
+
     from ..engine.programmer import slug
-    base = Path(f"{slug(problem_id)}.solution.py")
+    lang = lookup(language)
+    ext = lang.extensions[0] if lang.extensions else ".py"
+    base = Path(f"{slug(problem_id)}.solution{ext}")
     candidate, n = base, 2
     while candidate.exists():
-        candidate = base.with_name(f"{slug(problem_id)}.solution-{n}.py")
+        candidate = base.with_name(f"{slug(problem_id)}.solution-{n}{ext}")
         n += 1
     return candidate
 
@@ -148,6 +153,9 @@ def print_ranking(result, out: Path | None, trace: Path | None, sources: bool = 
 @click.option("--initial", type=click.IntRange(1), default=None, help="Round-0 candidates.")
 @click.option("--parallel", type=click.IntRange(1), default=None, help="Concurrent model requests.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lang", "lang", default=None, metavar="NAME",
+              help="The language the model writes: python, pypy, cpp or c (default: the config's `language`, "
+                   "else python). Function problems are Python only.")
 @click.option("--no-generated-tests", is_flag=True, help="Do not ask the model for extra tests.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema in the README).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the best solution here (default: a new file).")
@@ -158,7 +166,7 @@ def print_ranking(result, out: Path | None, trace: Path | None, sources: bool = 
 @judging_options
 @sandbox_option
 def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, rounds, beam, initial, parallel,
-              seed, no_generated_tests, as_json, out, force, trace_path, quiet, tui, time_limit, memory_limit,
+              seed, lang, no_generated_tests, as_json, out, force, trace_path, quiet, tui, time_limit, memory_limit,
               checker, checker_style, sandbox_choice) -> None:
     """Search for solutions to PROBLEM and rank them by real execution.
 
@@ -175,11 +183,13 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
 
     from ..config import load_settings
     from ..engine.search import SearchConfig
+    from ..languages import for_problem
     from ..modes.solve import default_trace_path, result_json, solve
     from ..problems import load_problem
 
     prob = apply_judging_options(load_problem(problem), time_limit, memory_limit, checker, checker_style)
     settings = load_settings()
+    prob = for_problem(prob, lang, settings.language)
     overrides = {k: v for k, v in dict(method=method, max_calls=max_calls, max_tokens=max_tokens, max_wall_s=max_wall_s,
                                         rounds=rounds, beam=beam, initial=initial, parallel=parallel,
                                         seed=seed).items() if v is not None}
@@ -191,22 +201,23 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
         run_tui(mode="solve", problem=prob, config=config, model_spec=model_spec, sandbox_choice=sandbox_choice)
         return
     # every file this run writes is checked before the search, so nothing fails after it
-    check_output_file(output_path(prob.id, out), "--out" if out else "output", force)
+    check_output_file(output_path(prob.id, out, prob.language), "--out" if out else "output", force)
     if trace_path is not None:
         check_output_file(trace_path, "--trace", force)
     trace = trace_path or default_trace_path(settings.runs_dir, prob, method)
     model = open_cli_model(model_spec)
     with cli_sandbox(sandbox_choice) as sb:
         if not quiet and not as_json:
-            err_console.print(f"solving {prob.id} ({prob.kind}, {len(prob.visible_tests)} visible tests) with "
-                              f"{escape(model.spec)} \\[{method}], {sb.name} sandbox")
+            err_console.print(f"solving {prob.id} ({prob.kind}, {len(prob.visible_tests)} visible tests) in "
+                              f"{escape(language_name(prob.language))} with {escape(model.spec)} \\[{method}], "
+                              f"{sb.name} sandbox")
         try:
             result = asyncio.run(solve(prob, model, sb, config, on_event=Progress(quiet or as_json), trace=trace))
         finally:
             asyncio.run(model.aclose())
     written, write_error = None, None
     if result.best is not None and result.best.code:
-        written = output_path(prob.id, out)
+        written = output_path(prob.id, out, prob.language)
         try:
             write_output(written, result.best.code, "--out" if out else "output")
         except UserError as exc:  # show the result first: the search is not lost
@@ -218,6 +229,11 @@ def solve_cmd(problem, model_spec, method, max_calls, max_tokens, max_wall_s, ro
     if write_error is not None:
         raise write_error
     sys.exit(0 if pick_passes(result) else 1)
+
+
+def language_name(key: str) -> str:
+    from sandbox.languages import language
+    return language(key).name
 
 
 def pick_passes(result) -> bool:

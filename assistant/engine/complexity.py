@@ -388,7 +388,7 @@ async def stdio_size_tests(ctx: EngineContext, tools: StdioTools, sizes: list[in
     the generator made nothing."""
     if sizes is None:
         sizes = default_sizes(parse_constraints(ctx.problem.statement))
-    report = await ctx.execute(generator_job(ctx.problem, tools.generator, [(seed, n) for n in sizes]))
+    report = await ctx.execute(generator_job(ctx.problem, tools, [(seed, n) for n in sizes]))
     inputs = {n: _normalise_input(r.stdout) for n, r in zip(sizes, report.results) if clean_run(r) and r.stdout.strip()}
     return ScaledInputs(inputs) if inputs else None
 

@@ -72,7 +72,7 @@ class _Differ:
         self.brute_timeout_size: int | None = None  # the brute force timed out at this SIZE
 
     async def generate(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
-        report = await self.ctx.execute(generator_job(self.problem, self.tools.generator, pairs))
+        report = await self.ctx.execute(generator_job(self.problem, self.tools, pairs))
         out, seen = [], set()
         for (seed, size), r in zip(pairs, report.results):
             x = _normalise_input(r.stdout) if clean_run(r) else ""
@@ -82,14 +82,14 @@ class _Differ:
         return out
 
     async def brute(self, inputs: list[str], stop_on_failure: bool = False) -> list[TestResult]:
-        report = await self.ctx.execute(brute_job(self.problem, self.tools.brute, inputs, stop_on_failure))
+        report = await self.ctx.execute(brute_job(self.problem, self.tools, inputs, stop_on_failure))
         return report.results
 
     async def judge(self, inputs: list[str], expected: list[str], stop_on_failure: bool) -> list[TestResult]:
         """The candidate on `inputs`, judged against the brute force's answers."""
         tests = [TestCase(name=f"input-{i}", input=x, output=e) for i, (x, e) in enumerate(zip(inputs, expected), 1)]
         job = Job(kind="stdio", source=self.candidate, tests=tests, limits=_candidate_limits(self.problem),
-                  judge=self.problem.judge, stop_on_failure=stop_on_failure)
+                  judge=self.problem.judge, stop_on_failure=stop_on_failure, language=self.problem.language)
         report = await self.ctx.execute(job)
         return report.results
 

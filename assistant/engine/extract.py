@@ -159,8 +159,16 @@ def complete_program(prefix: str, continuation: str, entry_point: str | None = N
     return Extracted(None, "", f"the completion does not form a program: {_syntax_error(prefix + continuation)}")
 
 
-def normalized_hash(code: str) -> str:
-    """Identical programs up to comments, docstrings and formatting hash the same."""
+def normalized_hash(code: str, language: str = "python") -> str:
+    """Identical programs up to comments, docstrings and formatting hash the same (Python: its AST;
+    other languages: their tokens from tree-sitter, comments left out)."""
+    if language not in ("python", "pypy"):
+        from .codetext import grammar
+        from .codetext import normalized_hash as token_hash
+        name = grammar(language)
+        if name is not None:
+            return token_hash(code, name)
+        return hashlib.sha256(" ".join(code.split()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -183,3 +191,85 @@ def strip_comments(code: str) -> str:
         return tokenize.untokenize(out)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return code
+
+
+# --------------------------------------------------------------------------- other languages
+
+def extract_program(reply: str, language: str = "python", entry_point: str | None = None) -> Extracted:
+    """The program in a chat reply, in `language` (a key of the sandbox's language table): Python
+    as `extract_code` reads it; another language from its fenced blocks (the table's fence names),
+    the last one that parses with the language's tree-sitter grammar, else the last one (the
+    compiler has the final word)."""
+    if language in ("python", "pypy"):
+        return extract_code(reply, entry_point)
+    from sandbox.languages import language as lookup, languages
+
+    from .codetext import grammar, syntax_ok
+    lang = lookup(language)
+    if len(reply) > MAX_REPLY_CHARS:
+        reply = reply[:MAX_REPLY_CHARS]
+    fences = set(lang.fences)
+    blocks = [(m.start(), m.group(2).lower(), m.group(3)) for m in _FENCE.finditer(reply)]
+    ours = [(pos, body) for pos, tag, body in blocks if tag in fences and body.strip()]
+    if not ours:  # untagged blocks that look like this language
+        ours = [(pos, body) for pos, tag, body in blocks if not tag and body.strip() and _looks_like(body, lang.id)]
+    name = grammar(lang.id)
+    if ours:
+        clean = [(pos, body) for pos, body in ours if name is None or syntax_ok(body, name)]
+        pos, body = (clean or ours)[-1]
+        return _checked_other(body, reply[:pos].strip())
+    if any(tag in fences for _, tag, _ in blocks):
+        return Extracted(None, reply.strip()[:2000], "the code block is empty")
+    others = {tag for key, other in languages().items() if key != lang.id for tag in other.fences} | _OTHER_LANGS
+    other = [tag for _, tag, _ in blocks if tag in others and tag not in fences]
+    if other:
+        return Extracted(None, reply.strip()[:2000], f"the code is in {other[-1]}, not {lang.name}")
+    opened = list(_OPEN_FENCE.finditer(reply))
+    if opened:
+        last = opened[-1]
+        body = reply[last.end():]
+        tag = last.group(2).lower()
+        if (tag in fences or not tag) and body.strip() and (name is None or syntax_ok(body, name)) \
+                and _looks_like(body, lang.id):
+            return _checked_other(body, reply[: last.start()].strip())
+        return Extracted(None, reply[: last.start()].strip(),
+                         "the code block is not closed: the reply was cut off (truncated code)")
+    stripped = reply.strip()
+    if stripped and _looks_like(stripped, lang.id) and (name is None or syntax_ok(stripped, name)):
+        return _checked_other(stripped, "")
+    if not stripped:
+        return Extracted(None, "", "the reply is empty")
+    return Extracted(None, stripped[:2000], f"the reply has no {lang.name} code block")
+
+
+def _looks_like(code: str, language: str) -> bool:
+    """C and C++ programs have a main function (and usually includes)."""
+    if language in ("cpp", "c"):
+        return bool(re.search(r"\bmain\s*\(", code))
+    return True
+
+
+def _checked_other(code: str, reasoning: str) -> Extracted:
+    code = code.rstrip() + "\n"
+    if len(code) > MAX_CODE_CHARS:
+        return Extracted(None, reasoning, f"the code is too long ({len(code)} characters)")
+    return Extracted(code, reasoning)
+
+
+def complete_other(prefix: str, continuation: str, language: str) -> Extracted:
+    """A base model's continuation of a C/C++ program prefix: cut at a fence, then back to the
+    longest run of whole lines that parses with the language's grammar."""
+    from .codetext import grammar, syntax_ok
+    continuation = continuation[:MAX_REPLY_CHARS]
+    cut = re.search(r"^(```|~~~|// ?-{3,}|//+ ?(Example|Test|Problem)\b)", continuation, re.M)
+    if cut:
+        continuation = continuation[: cut.start()]
+    if not continuation.strip():
+        return Extracted(None, "", "the model returned nothing")
+    name = grammar(language)
+    lines = continuation.splitlines(keepends=True)
+    for end in range(len(lines), 0, -1):
+        code = prefix + "".join(lines[:end])
+        if name is None or syntax_ok(code, name):
+            return _checked_other(code, "")
+    return Extracted(None, "", "the completion does not form a program (it does not parse)")

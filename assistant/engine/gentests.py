@@ -50,6 +50,8 @@ class StdioTools(BaseModel):
 
     generator: str = Field(description="reads one line 'SEED SIZE', prints one random valid input")
     brute: str = Field(description="a simple, obviously correct (slow) solution: stdin -> stdout")
+    generator_language: str = Field("python", description="a key of the sandbox's language table")
+    brute_language: str = Field("python", description="the brute force may be in any language of the table")
 
 
 class CodeTGroup(BaseModel):
@@ -496,13 +498,14 @@ def tool_limits(problem: Problem) -> Limits:
     return Limits(cpu_s=TOOL_CPU_S, wall_s=2 * TOOL_CPU_S + 1, memory_mb=mem)
 
 
-def generator_job(problem: Problem, generator: str, pairs: list[tuple[int, int]]) -> Job:
-    return Job(kind="stdio", source=generator, limits=tool_limits(problem),
+def generator_job(problem: Problem, tools: StdioTools, pairs: list[tuple[int, int]]) -> Job:
+    return Job(kind="stdio", source=tools.generator, language=tools.generator_language, limits=tool_limits(problem),
                tests=[TestCase(name=f"seed={s} size={n}", input=f"{s} {n}\n") for s, n in pairs])
 
 
-def brute_job(problem: Problem, brute: str, inputs: list[str], stop_on_failure: bool = False) -> Job:
-    return Job(kind="stdio", source=brute, limits=tool_limits(problem), stop_on_failure=stop_on_failure,
+def brute_job(problem: Problem, tools: StdioTools, inputs: list[str], stop_on_failure: bool = False) -> Job:
+    return Job(kind="stdio", source=tools.brute, language=tools.brute_language, limits=tool_limits(problem),
+               stop_on_failure=stop_on_failure,
                tests=[TestCase(name=f"input-{i}", input=x) for i, x in enumerate(inputs, 1)])
 
 
@@ -523,30 +526,51 @@ _SECTION = re.compile(r"(generat|brute|reference|naive|slow)", re.I)
 
 def split_tools_reply(reply: str) -> tuple[str | None, str | None]:
     """(generator, brute force) from a chat reply with two Python blocks; labels decide, else content."""
-    found: list[tuple[str | None, str]] = []
+    gen, brute = split_tools_languages(reply)
+    return (gen[0] if gen else None), (brute[0] if brute else None)
+
+
+def _block_language(tag: str) -> str | None:
+    """The language of a fenced block: untagged and Python tags are Python; another language of
+    the table by its fence names; None for anything else."""
+    if tag in ("", "python", "py", "python3", "py3"):
+        return "python"
+    from sandbox.api import SandboxError
+    from sandbox.languages import language
+    try:
+        return language(tag).id
+    except SandboxError:
+        return None
+
+
+def split_tools_languages(reply: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """((generator, language), (brute force, language)) from a chat reply: each block may be in
+    any language of the table (a C++ brute force is fine); labels decide, else content."""
+    found: list[tuple[str | None, str, str]] = []
     prev_end = 0
     for m in _FENCE_BLOCK.finditer(reply):
         # a label is text between the previous block and this one (never code of the previous block)
         before = reply[max(prev_end, m.start() - 160): m.start()]
         prev_end = m.end()
-        if m.group(2).lower() not in ("", "python", "py", "python3", "py3"):
+        lang = _block_language(m.group(2).lower())
+        if lang is None:
             continue
         labels = _SECTION.findall(before)
         label = None
         if labels:
             label = "generator" if labels[-1].lower().startswith("generat") else "brute"
-        found.append((label, m.group(3)))
-    gen = next((code for label, code in found if label == "generator"), None)
-    brute = next((code for label, code in found if label == "brute"), None)
-    rest = [code for label, code in found if label is None]
-    for code in rest:
-        looks_gen = "random" in code and re.search(r"seed", code, re.I) is not None
+        found.append((label, m.group(3), lang))
+    gen = next(((code, lang) for label, code, lang in found if label == "generator"), None)
+    brute = next(((code, lang) for label, code, lang in found if label == "brute"), None)
+    rest = [(code, lang) for label, code, lang in found if label is None]
+    for code, lang in rest:
+        looks_gen = ("random" in code or "rand(" in code or "mt19937" in code) and re.search(r"seed", code, re.I) is not None
         if gen is None and looks_gen:
-            gen = code
+            gen = (code, lang)
         elif brute is None and not looks_gen:
-            brute = code
+            brute = (code, lang)
         elif gen is None:
-            gen = code
+            gen = (code, lang)
     return gen, brute
 
 
@@ -563,7 +587,7 @@ def _ensure_main_called(code: str) -> str:
 
 
 async def _ask_for_tools(ctx: EngineContext, problem: Problem, seed: int,
-                         feedback: list[Message]) -> tuple[str | None, str | None]:
+                         feedback: list[Message]) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
     if ctx.model.can_chat:
         samples = ""
         for i, t in enumerate(problem.visible_tests[:2], 1):
@@ -575,7 +599,7 @@ async def _ask_for_tools(ctx: EngineContext, problem: Problem, seed: int,
         reply = await ctx.call("tools", GenerationOptions(temperature=0.3, max_tokens=2048, seed=seed),
                                messages=messages)
         feedback.append(Message(role="assistant", content=reply.text))
-        return split_tools_reply(reply.text)
+        return split_tools_languages(reply.text)
     statement_comment = _comment(problem.statement)
     stops = ["```", "\n# Problem", "\n# Example", "\n# Test"]
     gen_prefix = render("stdio_generator_completion", statement_comment=statement_comment)
@@ -585,7 +609,8 @@ async def _ask_for_tools(ctx: EngineContext, problem: Problem, seed: int,
     brute_reply = await ctx.call("tools", options, prompt=brute_prefix)
     gen = complete_program(gen_prefix, gen_reply.text)
     brute = complete_program(brute_prefix, brute_reply.text)
-    return (gen.code, _ensure_main_called(brute.code) if brute.code else None)
+    return ((gen.code, "python") if gen.code else None,
+            (_ensure_main_called(brute.code), "python") if brute.code else None)
 
 
 async def validate_stdio_tools(ctx: EngineContext, tools: StdioTools, seed: int = 0) -> str | None:
@@ -595,13 +620,15 @@ async def validate_stdio_tools(ctx: EngineContext, tools: StdioTools, seed: int 
     every sample output (the problem's judge: `compare_output`, or its checker) and run cleanly
     on what the generator printed."""
     problem = ctx.problem
-    for name, code in (("generator", tools.generator), ("brute force", tools.brute)):
-        if not code.strip() or not parses(code):
+    for name, code, lang in (("generator", tools.generator, tools.generator_language),
+                             ("brute force", tools.brute, tools.brute_language)):
+        if not code.strip() or (lang in ("python", "pypy") and not parses(code)):
             return f"the {name} does not parse"
     samples = [t for t in problem.visible_tests if t.input is not None and t.output is not None]
     gen_report, sample_report = await asyncio.gather(
-        ctx.execute(generator_job(problem, tools.generator, [(seed, 1), (seed + 1, 3)])),
-        ctx.execute(problem.job(tools.brute, tests=samples, limits=tool_limits(problem))) if samples
+        ctx.execute(generator_job(problem, tools, [(seed, 1), (seed + 1, 3)])),
+        ctx.execute(problem.job(tools.brute, tests=samples, limits=tool_limits(problem),
+                                language=tools.brute_language)) if samples
         else _nothing())
     for r in gen_report.results:
         if not clean_run(r):
@@ -617,7 +644,7 @@ async def validate_stdio_tools(ctx: EngineContext, tools: StdioTools, seed: int 
         if sample_report.compile_error or sample_report.sandbox_error or not sample_report.results:
             return f"the brute force did not run: {sample_report.compile_error or sample_report.sandbox_error}"
     inputs = [_normalise_input(r.stdout) for r in gen_report.results]
-    report = await ctx.execute(brute_job(problem, tools.brute, inputs))
+    report = await ctx.execute(brute_job(problem, tools, inputs))
     for r, x in zip(report.results, inputs):
         if not clean_run(r):
             return (f"the brute force fails on a generated input ({r.verdict.value} {r.detail}); "
@@ -652,7 +679,7 @@ async def generate_stdio_tools(ctx: EngineContext, seed: int = 0, *, attempts: i
             missing = " and ".join(n for n, c in (("generator", gen), ("brute force", brute)) if not c)
             why = f"the reply has no {missing} program"
         else:
-            tools = StdioTools(generator=gen, brute=brute)
+            tools = StdioTools(generator=gen[0], generator_language=gen[1], brute=brute[0], brute_language=brute[1])
             why = await validate_stdio_tools(ctx, tools, seed)
             if why is None:
                 return tools
@@ -673,7 +700,7 @@ async def stdio_generated_tests(ctx: EngineContext, tools: StdioTools, count: in
         return []
     # ask for more than needed: some inputs repeat (small sizes) or fail
     pairs = [(seed + i, sizes[i % len(sizes)]) for i in range(2 * count)]
-    gen_report = await ctx.execute(generator_job(problem, tools.generator, pairs))
+    gen_report = await ctx.execute(generator_job(problem, tools, pairs))
     seen = {_normalise_input(t.input) for t in problem.visible_tests if t.input is not None}
     inputs: list[str] = []
     for r in gen_report.results:
@@ -685,7 +712,7 @@ async def stdio_generated_tests(ctx: EngineContext, tools: StdioTools, count: in
     if not inputs:
         ctx.notice("the generator produced no usable input", "warning")
         return []
-    report = await ctx.execute(brute_job(problem, tools.brute, inputs))
+    report = await ctx.execute(brute_job(problem, tools, inputs))
     tests: list[GeneratedTest] = []
     failed = 0
     for r, x in zip(report.results, inputs):
@@ -743,4 +770,4 @@ def codet_rank(pass_matrix: dict[str, set[str]], test_ids: list[str], sizes: dic
 __all__ = ["GeneratedTest", "StdioTools", "CodeTGroup", "CodeTResult", "generate_function_tests",
            "generate_stdio_tools", "validate_stdio_tools", "stdio_generated_tests", "codet_rank",
            "parse_asserts", "passed_ids", "tool_limits", "generator_job", "brute_job", "clean_run",
-           "split_tools_reply"]
+           "split_tools_reply", "split_tools_languages"]

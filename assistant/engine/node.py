@@ -110,6 +110,7 @@ class Node(BaseModel):
     role: Literal["programmer", "sample", "reflexion", "cot"] = "programmer"
     reasoning: str = ""
     code: str = ""
+    language: str = Field("python", description="the program's language (a key of the sandbox's table)")
     code_hash: str = ""
     status: NodeStatus = "executed"
     invalid_reason: str | None = None

@@ -13,9 +13,9 @@ from importlib import resources
 from ..models.base import Message
 from ..problems.model import Problem
 from .critic import critique_note, format_report
-from .extract import Extracted, complete_program, extract_code
+from .extract import Extracted, complete_other, complete_program, extract_program
 from .node import Node
-from .prompting import render
+from .prompting import render, render_for
 
 MAX_EXAMPLES = 6
 
@@ -57,7 +57,13 @@ def starter_text(problem: Problem) -> str:
 def system_message(problem: Problem) -> Message:
     rules = render("io_function", entry_point=problem.entry_point or "the function") \
         if problem.kind == "function" else render("io_stdio")
-    return Message(role="system", content=render("programmer_system", io_rules=rules.strip()))
+    return Message(role="system", content=render_for("programmer_system", problem.language, io_rules=rules.strip()))
+
+
+def fenced(problem: Problem, code: str) -> str:
+    """A program as the model wrote it: in a code block of its language."""
+    from ..languages import fence
+    return f"```{fence(problem.language)}\n{code.rstrip()}\n```"
 
 
 def task_message(problem: Problem, strategy_text: str, template: str = "programmer_task") -> Message:
@@ -74,19 +80,19 @@ def refine_messages(problem: Problem, lineage: list[Node], strategy_text: str, s
     """The whole history of a branch: each ancestor's reply, its real report and its critique."""
     messages = [system_message(problem), task_message(problem, lineage[0].strategy)]
     for i, node in enumerate(lineage):
-        reply = (node.reasoning + "\n\n" if node.reasoning else "") + f"```python\n{node.code.rstrip()}\n```"
+        reply = (node.reasoning + "\n\n" if node.reasoning else "") + fenced(problem, node.code)
         messages.append(Message(role="assistant", content=reply))
         critique = critique_note(node.critique)
         next_strategy = strategy_text if i == len(lineage) - 1 else lineage[i + 1].strategy
-        messages.append(Message(role="user", content=render(
-            "refine", report=format_report(node.execution, suspect) if node.execution else "(not run)",
+        messages.append(Message(role="user", content=render_for(
+            "refine", problem.language, report=format_report(node.execution, suspect) if node.execution else "(not run)",
             critique=critique, strategy=next_strategy)))
     return messages
 
 
 def parse_chat_reply(problem: Problem, text: str) -> Extracted:
     entry = problem.entry_point if problem.kind == "function" else None
-    return extract_code(text, entry)
+    return extract_program(text, problem.language, entry)
 
 
 # --------------------------------------------------------------------------- completion models
@@ -99,9 +105,13 @@ def _signature_prefix(problem: Problem) -> str:
     return f"def {problem.entry_point or 'solve'}("
 
 
-def _as_comment(text: str, width: int = 3000) -> str:
+def _as_comment(text: str, width: int = 3000, marker: str = "#") -> str:
     text = text.strip()[:width]
-    return "\n".join(f"# {ln}".rstrip() for ln in text.splitlines())
+    return "\n".join(f"{marker} {ln}".rstrip() for ln in text.splitlines())
+
+
+def _compiled(problem: Problem) -> bool:
+    return problem.language not in ("python", "pypy")
 
 
 def completion_prompt(problem: Problem, strategy_text: str) -> tuple[str, str]:
@@ -119,6 +129,10 @@ def completion_prompt(problem: Problem, strategy_text: str) -> tuple[str, str]:
         prompt = render("completion_function", header=header, code_prefix=prefix)
         # the program keeps the imports of a starter prompt (HumanEval) but not the comment header
         return prompt, prefix
+    if _compiled(problem):  # the program starts at its first #include
+        prompt = render_for("completion_stdio", problem.language,
+                            statement_comment=_as_comment(problem.statement, marker="//"), strategy=strategy_text)
+        return prompt, prompt[prompt.index("\n#include") + 1:]
     prompt = render("completion_stdio", statement_comment=_as_comment(problem.statement), strategy=strategy_text)
     code_prefix = prompt[prompt.index("import sys"):]
     return prompt, code_prefix
@@ -127,6 +141,8 @@ def completion_prompt(problem: Problem, strategy_text: str) -> tuple[str, str]:
 def parse_completion(problem: Problem, program_prefix: str, continuation: str) -> Extracted:
     if problem.kind == "function":
         return complete_program(program_prefix, continuation, problem.entry_point)
+    if _compiled(problem):
+        return complete_other(program_prefix, continuation, problem.language)
     got = complete_program(program_prefix, continuation, "main")
     if got.code is not None:
         code = got.code.rstrip() + "\n\n\nmain()\n"
@@ -140,7 +156,12 @@ COMPLETION_STOPS = {"function": ["\n\n\n", "\nif __name__", "\n```", "\n# Test",
                     "stdio": ["\n\n\n", "\nif __name__", "\n```", "\n# Problem", "\nmain()"]}
 
 
+COMPILED_STOPS = ["\n```", "\n// Problem", "\n// Example", "\nint main"]
+
+
 def completion_stops(problem: Problem) -> list[str]:
+    if _compiled(problem):
+        return list(COMPILED_STOPS)
     return list(COMPLETION_STOPS[problem.kind])
 
 

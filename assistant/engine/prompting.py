@@ -26,5 +26,28 @@ def render(name: str, **values: object) -> str:
         raise KeyError(f"prompt template {name!r} needs a value for {exc.args[0]!r}") from None
 
 
+# templates that say which language to write: every language of the table has its own (named
+# PREFIX_NAME by the table's `prompts` key); the rest of the templates are the same for all
+LANGUAGE_TEMPLATES = ("programmer_system", "refine", "reflexion_retry", "critic_task", "completion_stdio")
+
+
+def for_language(name: str, language: str = "python") -> str:
+    """The template `name` for programs in `language`: PREFIX_NAME when the language has its own."""
+    from sandbox.languages import language as lookup
+    prefix = lookup(language).prompts
+    if prefix == "python":
+        return name
+    own = f"{prefix}_{name}"
+    if resources.files("prompts").joinpath(f"{own}.txt").is_file():
+        return own
+    if name in LANGUAGE_TEMPLATES:
+        raise KeyError(f"prompt template {own!r} is missing (the language table names prompts {prefix!r})")
+    return name
+
+
+def render_for(name: str, language: str, **values: object) -> str:
+    return render(for_language(name, language), **values)
+
+
 def available() -> list[str]:
     return sorted(p.name[:-4] for p in resources.files("prompts").iterdir() if p.name.endswith(".txt"))

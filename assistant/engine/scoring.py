@@ -12,8 +12,16 @@ from .node import Node
 
 
 @functools.lru_cache(maxsize=4096)
-def static_score(code: str) -> float:
-    """0..1, higher for smaller and simpler code (size and branching), as the reference folds them."""
+def static_score(code: str, language: str = "python") -> float:
+    """0..1, higher for smaller and simpler code (size and branching), as the reference folds them.
+    Python is measured with its ast; other languages with their tree-sitter grammar."""
+    if language not in ("python", "pypy"):
+        from .codetext import grammar, metrics
+        name = grammar(language)
+        m = metrics(code, name) if name else None
+        if m is None or not code.strip():
+            return 0.0
+        return _fold(m.lines, m.branches)
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -22,7 +30,11 @@ def static_score(code: str) -> float:
     branches = sum(isinstance(n, (ast.If, ast.For, ast.While, ast.Try, ast.BoolOp, ast.IfExp,
                                   ast.comprehension, ast.With, ast.Match))
                    for n in ast.walk(tree))
-    size = 1 / (1 + len(lines) / 40)
+    return _fold(len(lines), branches)
+
+
+def _fold(lines: int, branches: int) -> float:
+    size = 1 / (1 + lines / 40)
     cyclomatic = 1 / (1 + branches / 10)
     return 0.5 * size + 0.5 * cyclomatic
 
@@ -63,7 +75,7 @@ def outcome_score(node: Node, exclude: set[str] = frozenset()) -> float:
     rate = visible_ratio(node, exclude)
     if rate == 0 or node.execution is None:
         return 0.0
-    return rate * (1 + 0.5 * static_score(node.code) + 0.5 * dynamic_score(node.execution.cpu_ms,
+    return rate * (1 + 0.5 * static_score(node.code, node.language) + 0.5 * dynamic_score(node.execution.cpu_ms,
                                                                              node.execution.peak_rss_kb))
 
 
@@ -78,7 +90,7 @@ def beam_key(node: Node, exclude: set[str], trust: dict[str, float]) -> tuple:
     """Deterministic given the model's replies (no timings), so replaying a trace repeats the search."""
     critic = node.critique.score if node.critique and node.critique.score is not None else 0
     return (round(visible_ratio(node, exclude), 6), round(generated_ratio(node, trust), 6), critic,
-            round(static_score(node.code), 6), -node_index(node))
+            round(static_score(node.code, node.language), 6), -node_index(node))
 
 
 def final_key(node: Node, exclude: set[str], agreement: dict[str, tuple[float, int]],

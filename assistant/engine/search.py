@@ -26,9 +26,9 @@ from .events import Finished, NodeExecuted
 from .lifecycle import InOrder, announce, ask, close_round, critique, develop_all
 from .extract import normalized_hash
 from .node import Execution, Node, TestOutcome
-from .programmer import (completion_prompt, completion_stops, first_messages, lineage, parse_chat_reply,
+from .programmer import (completion_prompt, completion_stops, fenced, first_messages, lineage, parse_chat_reply,
                          parse_completion, refine_messages, strategy, task_message, system_message)
-from .prompting import render
+from .prompting import render, render_for
 from .scoring import agreement_scores, beam_key, final_key, generated_ratio, node_index, outcome_score, visible_ratio
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class SearchConfig(BaseModel):
 class SearchResult(BaseModel):
     problem_id: str
     method: Method
+    language: str = "python"
     model: str
     can_chat: bool
     nodes: list[Node]
@@ -322,13 +323,13 @@ class Engine:
         node = Node(id=spec.node_id, parent_id=spec.parent.id if spec.parent else None, round=spec.round,
                     strategy=spec.strategy, role=spec.role if spec.role in ("programmer", "sample", "reflexion", "cot")
                     else "programmer", reasoning=extracted.reasoning[:4000], code=extracted.code or "",
-                    tokens=completion.prompt_tokens + completion.completion_tokens)
+                    tokens=completion.prompt_tokens + completion.completion_tokens, language=self.problem.language)
         if extracted.code is None:
             node.status = "invalid"
             node.invalid_reason = extracted.error
             node.reasoning = (completion.text or "")[:4000]
         else:
-            node.code_hash = normalized_hash(node.code)
+            node.code_hash = normalized_hash(node.code, node.language)
             original = self.by_hash.get(node.code_hash)
             if original is not None:
                 node.status = "duplicate"
@@ -445,9 +446,10 @@ class Engine:
 
     async def _critique(self, node: Node) -> None:
         messages = [Message(role="system", content=render("critic_system")),
-                    Message(role="user", content=render("critic_task", statement=self.problem.statement.strip(),
-                                                        code=node.code.rstrip(),
-                                                        report=format_report(node.execution, self.suspect)))]
+                    Message(role="user", content=render_for("critic_task", self.problem.language,
+                                                            statement=self.problem.statement.strip(),
+                                                            code=node.code.rstrip(),
+                                                            report=format_report(node.execution, self.suspect)))]
         await critique(self.ctx, node, messages, self.config.critic_temperature, self.config.critic_max_tokens,
                        self._seed(node.id, 1))
 
@@ -621,7 +623,7 @@ class Engine:
                 return
             round_ += 1
             if node.code:
-                history.append(Message(role="assistant", content=f"```python\n{node.code.rstrip()}\n```"))
+                history.append(Message(role="assistant", content=fenced(self.problem, node.code)))
                 report = format_report(node.execution, self.suspect) if node.execution else "(not run)"
             else:
                 history.append(Message(role="assistant", content=node.reasoning or "(no code)"))
@@ -631,7 +633,7 @@ class Engine:
                 temperature=self.config.temperature, max_tokens=300, seed=self._seed(node.id, 2)),
                 messages=history, node_id=node.id)
             history.append(Message(role="assistant", content=reflection.text.strip()[:2000]))
-            history.append(Message(role="user", content=render("reflexion_retry")))
+            history.append(Message(role="user", content=render_for("reflexion_retry", self.problem.language)))
             spec = self._chat_spec(node, round_, "reflexion retry", role="reflexion", messages=list(history))
             node = (await self._run_specs([spec]) or [None])[0]
         self.stop_reason = "reflexion chain ended"
@@ -802,7 +804,8 @@ class Engine:
         timeline = self.ctx.timeline.totals()
         timeline["sandbox_hidden_share"] = self.ctx.timeline.sandbox_hidden_share()
         result = SearchResult(
-            problem_id=self.problem.id, method=self.config.method, model=self.ctx.model.spec,
+            problem_id=self.problem.id, method=self.config.method, language=self.problem.language,
+            model=self.ctx.model.spec,
             can_chat=self.can_chat, nodes=list(self.nodes.values()), ranking=ranking, best_node_id=best,
             stop_reason=self.stop_reason, suspect_tests=sorted(self.suspect), generated_tests=self.generated,
             test_trust=self.trust, counterexamples=self.counterexamples,

@@ -78,6 +78,7 @@ async def _run(problem, model, sandbox, config, on_event, trace, stream, control
     writer = None
     if trace is not None:
         writer = TraceWriter(trace, options={"problem": problem.id, "problem_source": problem.source,
+                                             "language": problem.language,
                                              "config": config.model_dump(mode="json"),
                                              "sandbox": sandbox.name, "sandbox_image": sandbox.image_id})
         model = RecordingModel(model, writer)
@@ -125,6 +126,7 @@ def candidate_rows(result: SearchResult) -> list[dict[str, Any]]:
             "critic_score": n.critique.score if n.critique else None,
             "critique": n.critique.summary(200) if n.critique else "",
             "compile_error": ex.compile_error,
+            "language": n.language,
             "code": n.code,
         })
     return rows
@@ -137,6 +139,7 @@ def result_json(result: SearchResult, out: Path | None, trace: Path | None) -> d
         "schema": 1,
         "problem": result.problem_id,
         "method": result.method,
+        "language": result.language,
         "model": result.model,
         "model_can_chat": result.can_chat,
         "unverified": result.unverified,

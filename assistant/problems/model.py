@@ -31,6 +31,8 @@ class Problem(BaseModel):
     judge: JudgeSpec = Field(default_factory=JudgeSpec)
     source: str = Field("", description="where the problem came from (path, path#id)")
     requires: list[str] = Field(default_factory=list, description="third-party packages the tests import")
+    language: str = Field("python", description="the language candidates are written in (a key of the "
+                                                "sandbox's language table)")
     # evaluation metadata: never shown to a model
     reference_solution: str | None = None
     noisy_visible: list[int] = Field(default_factory=list, description="visible tests the reference fails")
@@ -86,15 +88,17 @@ class Problem(BaseModel):
         return (list(self.visible_tests) if visible else []) + (list(self.hidden_tests) if hidden else [])
 
     def job(self, source: str, tests: list[TestCase] | None = None, hidden: bool = False,
-            limits: Limits | None = None, repeat: int = 1, stop_on_failure: bool = False) -> Job:
+            limits: Limits | None = None, repeat: int = 1, stop_on_failure: bool = False,
+            language: str | None = None, sanitize: bool = False) -> Job:
         """The sandbox job that runs `source` on this problem's tests (visible, plus hidden if asked).
 
         Each test keeps its test set's own limits; explicit `limits` (a measurement's, a tool's)
-        replace them for every test."""
+        replace them for every test. The program is in `language` (default: the problem's)."""
         tests = tests if tests is not None else self.tests(hidden=hidden)
         if limits is not None:
             tests = [t.model_copy(update={"limits": None}) if t.limits is not None else t for t in tests]
         return Job(kind=self.kind, source=source, tests=tests,
                    limits=limits or self.limits(), setup=self.test_setup, module_name=self.module_name,
                    entry_point=self.entry_point,
-                   judge=self.judge, repeat=repeat, stop_on_failure=stop_on_failure)
+                   judge=self.judge, repeat=repeat, stop_on_failure=stop_on_failure,
+                   language=language or self.language, sanitize=sanitize)

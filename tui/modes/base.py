@@ -228,14 +228,15 @@ class ModeJob(ABC):
         """(text, lexer) for the code tab, or a message saying why there is none."""
         if not node.code:
             return f"{node.id} has no program: {node.invalid_reason or 'reply without code'}"
-        return node.code, "python"
+        from assistant.languages import fence
+        return node.code, fence(node.language)  # highlighted in the candidate's own language
 
     def export(self, node: Node) -> tuple[str, str] | str:
         """(text, default file name) that save and copy use, or why there is nothing to export."""
         if not node.code:
             return f"{node.id} has no program"
         from assistant.cli.solve_cmd import output_path
-        return node.code, str(output_path(self.title, None))
+        return node.code, str(output_path(self.title, None, node.language))
 
     def diff_text(self, node: Node) -> str | None:
         """What the diff tab compares between two nodes (None: nothing to compare)."""

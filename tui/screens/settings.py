@@ -1,4 +1,5 @@
-"""The settings screen: model backend and model, search budget, sandbox, Competitive Companion.
+"""The settings screen: model backend and model, the language solve writes, search budget,
+sandbox, Competitive Companion.
 
 Saved to the orps config file ([tui] holds the TUI's budget and listener settings)."""
 
@@ -23,6 +24,13 @@ BACKENDS = (("embedded (built-in llama.cpp)", "embedded"), ("ollama", "ollama"),
             ("OpenAI-compatible server", "openai"), ("replay a trace", "replay"))
 MODEL_HELP = {"embedded": "optional: PATH.gguf", "ollama": "NAME, e.g. qwen2.5-coder:7b",
               "openai": "URL[,URL...]#MODEL", "replay": "TRACE.jsonl"}
+
+
+def LANGUAGES() -> list[tuple[str, str]]:  # noqa: N802 - a table, read when the screen opens
+    """The languages `solve` (and a Competitive Companion push) can write: the sandbox's table.
+    Function problems are always solved in Python."""
+    from sandbox.languages import languages
+    return [(lang.name, key) for key, lang in languages().items()]
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -77,6 +85,8 @@ class SettingsScreen(PlainNotify, Screen):
                 yield Label("Method")
                 yield Select([(m, m) for m in ("orps", "bon", "cot", "reflexion")], value=prefs.method,
                              allow_blank=False, id="method")
+                yield Label("Language")
+                yield Select(LANGUAGES(), value=settings.language, allow_blank=False, id="language")
                 yield Label("Budget: model calls")
                 yield Input(_text(prefs.max_calls), placeholder="no limit", type="integer", id="max_calls")
                 yield Label("Budget: tokens")
@@ -159,7 +169,7 @@ class SettingsScreen(PlainNotify, Screen):
         runs_dir = value("runs_dir").strip()
         if not runs_dir:
             raise UserError("runs directory: give a directory for run traces")
-        updates = {"model": spec, "runs_dir": runs_dir,
+        updates = {"model": spec, "runs_dir": runs_dir, "language": str(self.query_one("#language", Select).value),
                    "sandbox": {"backend": str(self.query_one("#sandbox", Select).value)},
                    "tui": prefs.as_section()}
         return spec, prefs, updates

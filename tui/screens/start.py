@@ -127,7 +127,7 @@ class StartScreen(PlainNotify, Screen):
                 return
             self.notify(str(exc), severity="error")
             return
-        self.app.solve(problem)
+        self.app.solve(self.app.in_language(problem))
 
     def ask_problem_for(self, program: Path) -> None:
         """A Python file is a program to give hints on: ask which problem (with tests) it solves."""
@@ -165,7 +165,7 @@ class StartScreen(PlainNotify, Screen):
             return
         if not problem.visible_tests:
             self.notify(f"no Input/Output samples found: {problem.id} is solved unverified", severity="warning")
-        self.app.solve(problem)
+        self.app.solve(self.app.in_language(problem))
 
     @on(DataTable.RowSelected, "#recent")
     def _replay(self, event: DataTable.RowSelected) -> None:
@@ -200,8 +200,10 @@ class StartScreen(PlainNotify, Screen):
             self.notify(f"cannot reopen {run.problem}: {exc}", severity="error")
             return
         if not replay:
-            self.app.solve(problem)
+            self.app.solve(self.app.in_language(problem))
             return
+        if run.language:  # a replay asks the same questions: in the language the run wrote
+            problem = problem.model_copy(update={"language": run.language})
         config = SearchConfig.model_validate(run.config) if run.config else None
         unfinished = " (a run that did not finish: it ends where the recording ends)" if run.candidates is None else ""
         self.app.solve(problem, config=config, model_spec=f"replay:{run.path}",

@@ -1,0 +1,17 @@
+// Wrong: stops at the first multiple that has a 9 in it, not when every digit was seen.
+#include <bits/stdc++.h>
+using namespace std;
+int main() {
+    int t; cin >> t;
+    for (int c = 1; c <= t; c++) {
+        long long n; cin >> n;
+        cout << "Case #" << c << ": ";
+        if (n == 0) { cout << "INSOMNIA\n"; continue; }
+        int seen = 0; long long k = 0;
+        while (seen != 1023 && !(seen & (1 << 9))) {
+            k += n;
+            for (long long x = k; x; x /= 10) seen |= 1 << (x % 10);
+        }
+        cout << k << "\n";
+    }
+}
