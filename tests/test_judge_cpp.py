@@ -83,7 +83,9 @@ def test_a_compile_error_shows_the_compiler_diagnostics(tmp_path):
     src = write(tmp_path, "int main() { return undefined_thing; }\n")
     code, doc = judge_json(src, "-p", TWO_SUM, "--sandbox", "local")
     assert code == 1 and {r["verdict"] for r in doc["results"]} == {"CE"}
-    assert "solution.cpp:1" in doc["compile_error"] and "undefined_thing" in doc["compile_error"]
+    # the diagnostics name the user's file, not the sandbox's copy of it
+    assert "sol.cpp:1" in doc["compile_error"] and "undefined_thing" in doc["compile_error"]
+    assert "solution.cpp" not in doc["compile_error"]
     table = judge(src, "-p", TWO_SUM, "--sandbox", "local")
     assert "compile error" in table.stdout and "undefined_thing" in table.stdout
 

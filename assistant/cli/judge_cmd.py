@@ -319,6 +319,9 @@ def judge(solution: str, problem_spec: str, hidden: bool, as_json: bool, repeat:
                 report = sb.run(job)
         else:
             report = sb.run(job)
+    if report.compile_error and job.filename:  # the compiler saw the sandbox's file name: show the user's
+        report.compile_error = re.sub(rf"(?<![\w/.-]){re.escape(job.filename)}(?=:)", Path(solution).name,
+                                      report.compile_error)
     if as_json:
         click.echo(json.dumps(json_document(problem, solution, report, tests, job.filename, repeat, language.id), indent=2))
     else:
