@@ -21,19 +21,7 @@ TWO_SUM = str(EXAMPLES / "two-sum")
 # CI's host and image carry g++; a developer machine without it skips with the reason
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed on this host")
 
-TWO_SUM_CPP = r"""#include <bits/stdc++.h>
-using namespace std;
-int main() {
-    int n; long long target; cin >> n >> target;
-    unordered_map<long long, int> first_at;
-    for (int j = 0; j < n; j++) {
-        long long v; cin >> v;
-        auto it = first_at.find(target - v);
-        if (it != first_at.end()) { cout << it->second + 1 << ' ' << j + 1 << '\n'; return 0; }
-        first_at.emplace(v, j);
-    }
-}
-"""
+TWO_SUM_CPP = (FIXTURES / "cpp" / "two_sum.cpp").read_text()  # a correct C++ two-sum
 
 
 def judge(*args: str):

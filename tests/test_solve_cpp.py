@@ -25,19 +25,8 @@ FUNCTION = f"{REPO}/examples/problems.jsonl#running-max"
 
 needs_gpp = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed on this host")
 
-CORRECT = r"""#include <bits/stdc++.h>
-using namespace std;
-int main() {
-    int n; long long t; cin >> n >> t;
-    unordered_map<long long, int> first_at;
-    for (int j = 0; j < n; j++) {
-        long long v; cin >> v;
-        auto it = first_at.find(t - v);
-        if (it != first_at.end()) { cout << it->second + 1 << ' ' << j + 1 << '\n'; return 0; }
-        first_at.emplace(v, j);
-    }
-}
-"""
+# a correct C++ two-sum, shared with the judge tests
+CORRECT = (REPO / "tests" / "fixtures" / "cpp" / "two_sum.cpp").read_text()
 # the same program, reformatted and commented: a duplicate
 CORRECT_AGAIN = CORRECT.replace("    int n; long long t; cin >> n >> t;",
                                 "    // read the header\n    int n;   long long t;\n    cin >> n >> t;  /* n, t */")
