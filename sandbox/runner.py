@@ -222,8 +222,8 @@ class Confinement:
         key = (abi, hide, tuple(writable))
         if key != self.key or self.boxes >= self.REBUILD_AFTER:
             self.close()
-            self.fd = self._base(abi, hide, writable)
-            self.key, self.boxes = key, 0
+            self._base(abi, hide, writable)
+            self.boxes = 0
         self._grant(box, _ll_handled(abi))
         self.boxes += 1
         return self.fd
@@ -231,7 +231,7 @@ class Confinement:
     def _grant(self, path: str, rights: int) -> None:
         import ctypes
         libc = _libc_handle()
-        handled = _ll_handled(self.key[0]) if self.key else rights
+        handled = _ll_handled(self.key[0])  # set by _base before any rule is added
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
@@ -246,7 +246,8 @@ class Confinement:
         finally:
             os.close(fd)
 
-    def _base(self, abi: int, hide: str, writable: list[str]) -> int:
+    def _base(self, abi: int, hide: str, writable: list[str]) -> None:
+        """A new ruleset (self.fd) with the read rules and the writable places every test shares."""
         import ctypes
         libc = _libc_handle()
         libc.syscall.restype = ctypes.c_long
@@ -279,7 +280,6 @@ class Confinement:
         except BaseException:
             self.close()
             raise
-        return ruleset
 
 
 def restrict_self(ruleset: int) -> None:
